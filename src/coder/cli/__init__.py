@@ -1,0 +1,98 @@
+"""The ``coder`` command line: a thin skin over the library.
+
+Every command parses its options, calls one library function and renders the result. Errors
+from the library (:class:`coder.errors.CoderError`) become ``error: …`` on stderr with exit
+code 1, in one place: :class:`CoderGroup`. Heavy libraries are imported inside commands.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from typer.core import TyperGroup
+
+from coder import __version__
+from coder.errors import CoderError
+
+
+class _State:
+    debug = False
+
+
+class CoderGroup(TyperGroup):
+    """Maps library errors to ``error: …`` + exit 1, and any other crash to a short message."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except CoderError as exc:
+            if _State.debug:
+                raise
+            _error(str(exc))
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            _error("interrupted — everything confirmed before the interrupt is saved")
+            raise typer.Exit(130) from None
+        except Exception as exc:  # a bug: say so briefly, keep the traceback for --debug
+            if _State.debug or _is_cli_signal(exc):
+                raise
+            _error(f"internal error: {type(exc).__name__}: {exc} — rerun with --debug for "
+                   "the traceback and report it")
+            raise typer.Exit(1) from None
+
+
+def _is_cli_signal(exc: Exception) -> bool:
+    """Exit, Abort and usage errors of typer/click: theirs to handle, not ours."""
+    return type(exc).__module__.split(".")[0] in ("typer", "click")
+
+
+def _error(text: str) -> None:
+    from coder.cli.common import err
+
+    err.print(f"error: {text}", style="red", markup=False, highlight=False)
+
+
+app = typer.Typer(
+    cls=CoderGroup,
+    name="coder",
+    help="Qualitative coding of expert interviews: import transcripts, code them against a "
+         "thematic codebook, measure inter-coder agreement, and export paper-ready reports.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"coder {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks instead of short errors."),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Show the version and exit."),
+) -> None:
+    _State.debug = debug
+
+
+def _register() -> None:
+    from coder.cli import project, transcripts
+
+    for module in (project, transcripts):
+        module.register(app)
+
+
+_register()
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

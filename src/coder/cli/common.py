@@ -1,0 +1,84 @@
+"""Options shared by every command, consoles, and small rendering helpers.
+
+Nothing here imports pandas, NumPy or scikit-learn: this module is on the ``--help`` path.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.console import Console
+
+out = Console(soft_wrap=True)           # data: stdout
+err = Console(stderr=True, soft_wrap=True)  # messages: stderr
+
+
+class Format(str, Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+    md = "md"
+    html = "html"
+    xlsx = "xlsx"
+    latex = "latex"
+
+
+DbOption = Annotated[Optional[str], typer.Option(
+    "--db", envvar="CODER_DB", metavar="PATH|URL",
+    help="Project database: a SQLite file path or a SQLAlchemy URL such as "
+         "postgresql://user@host/db. Default: ./coder.db (or $CODER_DB).",
+    show_default=False)]
+FormatOption = Annotated[Format, typer.Option(
+    "--format", "-f", help="Output format: table for people, json/csv/md/html for programs "
+                           "and papers (xlsx and latex where the output is a table).")]
+OutputOption = Annotated[Optional[Path], typer.Option(
+    "--output", "-o", metavar="FILE", help="Write to FILE instead of standard output.",
+    show_default=False)]
+
+
+def open_project(db: str | None, *, create: bool = False):
+    from coder.db.engine import open_project as _open
+
+    return _open(db, create=create)
+
+
+def message(text: str, *, style: str | None = None) -> None:
+    """A message for the person at the terminal (stderr)."""
+    err.print(text, style=style, markup=False, highlight=False)
+
+
+def warn(text: str) -> None:
+    err.print(f"warning: {text}", style="yellow", markup=False, highlight=False)
+
+
+def write_text(content: str, output: Path | None) -> None:
+    """Data to ``output`` or stdout, written whole (a failed command leaves no partial file)."""
+    if output is None:
+        sys.stdout.write(content if content.endswith("\n") else content + "\n")
+        sys.stdout.flush()
+        return
+    write_bytes(content.encode("utf-8"), output)
+
+
+def write_bytes(content: bytes, output: Path) -> None:
+    output = Path(output)
+    tmp = output.with_name(f".{output.name}.tmp")
+    try:
+        tmp.write_bytes(content)
+        tmp.replace(output)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        from coder.errors import CoderError
+
+        raise CoderError(f"{output}: cannot write ({exc.strerror}) — check the folder "
+                         "exists and is writable") from exc
+    message(f"wrote {output}")
+
+
+def dump_json(data: Any) -> str:
+    return json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False)

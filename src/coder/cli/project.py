@@ -1,0 +1,32 @@
+"""``coder init`` and ``coder db …``: creating, migrating and copying projects."""
+
+from __future__ import annotations
+
+import typer
+
+from coder.cli.common import DbOption, message, open_project
+
+db_app = typer.Typer(help="Project database maintenance: migrations and copies.",
+                     no_args_is_help=True)
+
+
+def init(db: DbOption = None) -> None:
+    """Create a project database (SQLite file or server database) and apply all migrations."""
+    proj = open_project(db, create=True)
+    message(f"project ready: {proj.label}")
+
+
+@db_app.command("migrate")
+def migrate(db: DbOption = None) -> None:
+    """Apply pending schema migrations (they are also applied whenever a project is opened)."""
+    from coder.db.engine import make_engine, resolve_url
+    from coder.db.migrations import migrate as run
+
+    engine = make_engine(resolve_url(db))
+    names = run(engine)
+    message("applied: " + ", ".join(names) if names else "the schema is up to date")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("init")(init)
+    app.add_typer(db_app, name="db")

@@ -1,0 +1,1 @@
+"""Project store: models, engine and migrations."""

@@ -1,0 +1,131 @@
+"""Opening a project database: URL resolution, engine set-up, migrations on open.
+
+A project is a SQLite file (the default, ``./coder.db``) or any SQLAlchemy URL
+(``postgresql://user@host/db`` for teams). ``--db`` wins over ``CODER_DB``.
+
+SQLite is opened with WAL, foreign keys on and a busy timeout. pysqlite's own transaction
+handling is switched off so that SQLAlchemy's ``begin()`` really is ``BEGIN`` (DDL included),
+and write transactions start with ``BEGIN IMMEDIATE`` so that two writers queue on the busy
+timeout instead of failing with "database is locked" when one upgrades a read lock.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import ArgumentError
+
+from coder.errors import CoderError, NotFoundError
+
+DEFAULT_DB = "coder.db"
+BUSY_TIMEOUT_S = 60
+
+
+def resolve_url(db: str | None = None) -> str:
+    """Turn ``--db``/``CODER_DB``/default into a SQLAlchemy URL."""
+    value = db or os.environ.get("CODER_DB") or DEFAULT_DB
+    if "://" not in value:
+        return f"sqlite:///{Path(value).expanduser()}"
+    if value.startswith(("postgresql://", "postgres://")):
+        value = "postgresql+psycopg://" + value.split("://", 1)[1]
+    return value
+
+
+def make_engine(url: str) -> Engine:
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise CoderError(f"{url}: not a database path or URL — give a file path or "
+                         "a URL such as postgresql://user@host/db") from exc
+    if parsed.get_backend_name() != "sqlite":
+        return create_engine(url, pool_pre_ping=True)
+    engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_S})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA foreign_keys = ON")
+        cur.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_S * 1000}")
+        if parsed.database and parsed.database != ":memory:":
+            cur.execute("PRAGMA journal_mode = WAL")
+            cur.execute("PRAGMA synchronous = NORMAL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection):
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.info.get("write") else "BEGIN")
+
+    return engine
+
+
+@dataclass
+class Project:
+    """An open project: its URL and engine. Use :meth:`read` and :meth:`write` for transactions."""
+
+    url: str
+    engine: Engine
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.engine.dialect.name == "sqlite"
+
+    @property
+    def label(self) -> str:
+        """The database as the user would name it (a path for SQLite, URL without password)."""
+        url = make_url(self.url)
+        return url.database if self.is_sqlite else url.render_as_string(hide_password=True)
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """One write transaction: committed on success, rolled back on any exception."""
+        with self.engine.connect() as conn:
+            conn.info["write"] = True
+            try:
+                with conn.begin():
+                    yield conn
+            finally:
+                conn.info["write"] = False
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn:
+            with conn.begin():
+                yield conn
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def open_project(db: str | None = None, *, create: bool = False) -> Project:
+    """Open (and migrate) a project. Without ``create``, a missing SQLite file is an error."""
+    from coder.db.migrations import migrate
+
+    url = resolve_url(db)
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        path = Path(parsed.database)
+        if not path.exists():
+            if not create:
+                raise NotFoundError(f"{path}: no project here — run `coder init` or "
+                                    "`coder import FILES` to create it, or pass --db PATH")
+            if not path.parent.exists():
+                raise NotFoundError(f"{path}: folder {path.parent} does not exist — "
+                                    "create it or choose another --db path")
+    engine = make_engine(url)
+    try:
+        migrate(engine)
+    except CoderError:
+        raise
+    except Exception as exc:  # connection refused, not a database, …
+        engine.dispose()
+        raise CoderError(f"{parsed.render_as_string(hide_password=True)}: cannot open the "
+                         f"project ({type(exc).__name__}: {str(exc).splitlines()[0]}) — check "
+                         "the path or URL and that the server is running") from exc
+    return Project(url=url, engine=engine)

@@ -1,0 +1,142 @@
+"""Numbered schema migrations, recorded in ``schema_migration``.
+
+Each migration is a plain function ``mNNN_name(conn)`` that changes the schema with SQLAlchemy
+Core, so that it runs unchanged on SQLite and PostgreSQL. Migrations are frozen once they have
+landed: a later schema change is a new function, never an edit of an old one. Each one runs in
+its own transaction together with the row that records it, so a failed migration leaves the
+database at the previous version.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy import (
+    Boolean, Column, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, MetaData, String,
+    Table, Text, UniqueConstraint, inspect, text,
+)
+from sqlalchemy.engine import Connection, Engine
+
+
+def m001_initial(conn: Connection) -> None:
+    md = MetaData()
+    now = {"nullable": False}
+    Table("participant", md, Column("id", String, primary_key=True))
+    Table("transcript", md,
+          Column("id", String, primary_key=True),
+          Column("participant_id", String, ForeignKey("participant.id"), index=True),
+          Column("source", String, **now), Column("format", String, **now),
+          Column("sha256", String, **now), Column("interviewer", String),
+          Column("text", Text, **now), Column("imported_at", DateTime, **now))
+    Table("attribute", md,
+          Column("transcript_id", String, ForeignKey("transcript.id", ondelete="CASCADE"),
+                 primary_key=True),
+          Column("name", String, primary_key=True), Column("value", String))
+    Table("segment", md,
+          Column("id", Integer, primary_key=True),
+          Column("transcript_id", String, ForeignKey("transcript.id", ondelete="CASCADE"), **now),
+          Column("n", Integer, **now), Column("speaker", String, **now),
+          Column("role", String, **now), Column("start", Float), Column("end", Float),
+          Column("text", Text, **now), Column("char_start", Integer, **now),
+          Column("char_end", Integer, **now),
+          UniqueConstraint("transcript_id", "n", name="uq_segment_transcript_n"))
+    Table("codebook", md,
+          Column("id", Integer, primary_key=True), Column("name", String, **now),
+          Column("version", Integer, unique=True, **now), Column("sha256", String, **now),
+          Column("source", Text, **now), Column("loaded_at", DateTime, **now))
+    Table("code", md,
+          Column("id", Integer, primary_key=True),
+          Column("codebook_id", Integer, ForeignKey("codebook.id", ondelete="CASCADE"), **now),
+          Column("key", String, **now), Column("parent", String),
+          Column("label", String, **now), Column("definition", Text, **now),
+          Column("include", Text, **now), Column("exclude", Text, **now),
+          Column("examples", Text, **now), Column("keywords", Text, **now),
+          Column("colour", String), Column("position", Integer, **now),
+          Column("renamed_from", String),
+          UniqueConstraint("codebook_id", "key", name="uq_code_codebook_key"))
+    Table("coder", md,
+          Column("id", Integer, primary_key=True), Column("name", String, unique=True, **now),
+          Column("kind", String, **now), Column("created_at", DateTime, **now))
+    Table("review", md,
+          Column("coder_id", Integer, ForeignKey("coder.id", ondelete="CASCADE"),
+                 primary_key=True),
+          Column("segment_id", Integer, ForeignKey("segment.id", ondelete="CASCADE"),
+                 primary_key=True, index=True),
+          Column("memo", Text), Column("source", String, **now),
+          Column("reviewed_at", DateTime, **now))
+    Table("coding", md,
+          Column("id", Integer, primary_key=True),
+          Column("coder_id", Integer, ForeignKey("coder.id", ondelete="CASCADE"), **now),
+          Column("segment_id", Integer, ForeignKey("segment.id", ondelete="CASCADE"), **now),
+          Column("code_key", String, **now),
+          Column("codebook_id", Integer, ForeignKey("codebook.id")),
+          Column("memo", Text), Column("probability", Float),
+          Column("created_at", DateTime, **now),
+          UniqueConstraint("coder_id", "segment_id", "code_key", name="uq_coding"),
+          Index("ix_coding_segment", "segment_id"))
+    Table("decision", md,
+          Column("id", Integer, primary_key=True),
+          Column("coder_id", Integer, ForeignKey("coder.id", ondelete="CASCADE"), **now),
+          Column("segment_id", Integer, ForeignKey("segment.id", ondelete="CASCADE"),
+                 index=True, **now),
+          Column("code_key", String, **now), Column("applied", Boolean, **now),
+          Column("rule", String, **now), Column("settled_by", String, **now),
+          Column("sources", Text, **now), Column("decided_at", DateTime, **now))
+    Table("autocode_model", md,
+          Column("id", Integer, primary_key=True), Column("name", String, unique=True, **now),
+          Column("codebook_id", Integer, ForeignKey("codebook.id"), **now),
+          Column("trained_from", String, **now), Column("data_sha256", String, **now),
+          Column("metrics", Text, **now), Column("blob", LargeBinary, **now),
+          Column("created_at", DateTime, **now))
+    md.create_all(conn)
+
+
+MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
+    (1, m001_initial),
+]
+
+
+def _ensure_table(engine: Engine) -> None:
+    md = MetaData()
+    Table("schema_migration", md,
+          Column("version", Integer, primary_key=True),
+          Column("name", String, nullable=False),
+          Column("applied_at", DateTime, nullable=False))
+    with engine.begin() as conn:
+        md.create_all(conn)
+
+
+def applied_versions(engine: Engine) -> set[int]:
+    if not inspect(engine).has_table("schema_migration"):
+        return set()
+    with engine.connect() as conn:
+        return {row[0] for row in conn.execute(text("SELECT version FROM schema_migration"))}
+
+
+def pending(engine: Engine) -> list[tuple[int, Callable[[Connection], None]]]:
+    done = applied_versions(engine)
+    return [(v, fn) for v, fn in MIGRATIONS if v not in done]
+
+
+def migrate(engine: Engine) -> list[str]:
+    """Apply every pending migration, each in one transaction; return their names."""
+    from coder.db.models import utcnow
+
+    todo = pending(engine)
+    if not todo:
+        return []
+    _ensure_table(engine)
+    names = []
+    for version, fn in todo:
+        with engine.begin() as conn:
+            # Re-check inside the transaction: another process may have migrated meanwhile.
+            done = conn.execute(text("SELECT 1 FROM schema_migration WHERE version = :v"),
+                                {"v": version}).first()
+            if done:
+                continue
+            fn(conn)
+            conn.execute(text("INSERT INTO schema_migration (version, name, applied_at) "
+                              "VALUES (:v, :n, :t)"),
+                         {"v": version, "n": fn.__name__, "t": utcnow()})
+        names.append(fn.__name__)
+    return names

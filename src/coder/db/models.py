@@ -1,0 +1,166 @@
+"""SQLModel models of a coder project (SPEC §2).
+
+The schema is created and changed only by the numbered migrations in
+:mod:`coder.db.migrations`; these models describe the schema the latest migration leaves,
+and a test checks that the two agree.
+
+Conventions: JSON-valued columns (criteria, examples, keywords, sources) hold a JSON array as
+text, so the schema is the same on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Optional
+
+from sqlalchemy import Column, Index, LargeBinary, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+class SchemaMigration(SQLModel, table=True):
+    __tablename__ = "schema_migration"
+    version: int = Field(primary_key=True)
+    name: str
+    applied_at: datetime = Field(default_factory=utcnow)
+
+
+class Participant(SQLModel, table=True):
+    """An anonymized interviewee, known only by pseudonym (``KZ-01``)."""
+
+    id: str = Field(primary_key=True)
+
+
+class Transcript(SQLModel, table=True):
+    """One interview. ``text`` is the normalized full text that segment offsets point into."""
+
+    id: str = Field(primary_key=True)
+    participant_id: Optional[str] = Field(default=None, foreign_key="participant.id", index=True)
+    source: str
+    format: str
+    sha256: str
+    interviewer: Optional[str] = None
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    imported_at: datetime = Field(default_factory=utcnow)
+
+
+class Attribute(SQLModel, table=True):
+    """A participant or interview attribute (``country``, ``mode``, ``date``…) of a transcript."""
+
+    transcript_id: str = Field(primary_key=True, foreign_key="transcript.id", ondelete="CASCADE")
+    name: str = Field(primary_key=True)
+    value: Optional[str] = None
+
+
+class Segment(SQLModel, table=True):
+    """One speaker turn. ``n`` counts from 1 within the transcript, interviewer turns included."""
+
+    __table_args__ = (UniqueConstraint("transcript_id", "n", name="uq_segment_transcript_n"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    transcript_id: str = Field(foreign_key="transcript.id", ondelete="CASCADE")
+    n: int
+    speaker: str
+    role: str  # "interviewer" | "participant"
+    start: Optional[float] = None
+    end: Optional[float] = None
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    char_start: int
+    char_end: int
+
+
+class Codebook(SQLModel, table=True):
+    """One version of the project's codebook; the highest version is the current one."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    name: str
+    version: int = Field(unique=True)
+    sha256: str
+    source: str = Field(sa_column=Column(Text, nullable=False))
+    loaded_at: datetime = Field(default_factory=utcnow)
+
+
+class Code(SQLModel, table=True):
+    """A theme (``parent`` is None) or sub-code of one codebook version; ``key`` is the full path."""
+
+    __table_args__ = (UniqueConstraint("codebook_id", "key", name="uq_code_codebook_key"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    codebook_id: int = Field(foreign_key="codebook.id", ondelete="CASCADE")
+    key: str
+    parent: Optional[str] = None
+    label: str
+    definition: str = Field(default="", sa_column=Column(Text, nullable=False))
+    include: str = Field(default="[]", sa_column=Column(Text, nullable=False))
+    exclude: str = Field(default="[]", sa_column=Column(Text, nullable=False))
+    examples: str = Field(default="[]", sa_column=Column(Text, nullable=False))
+    keywords: str = Field(default="[]", sa_column=Column(Text, nullable=False))
+    colour: Optional[str] = None
+    position: int = 0
+    renamed_from: Optional[str] = None
+
+
+class Coder(SQLModel, table=True):
+    """A person (``alice``), a machine coder (``auto:model``) or the ``consensus``."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    name: str = Field(unique=True)
+    kind: str = "human"  # human | machine | consensus
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Review(SQLModel, table=True):
+    """A coder decided on a segment (with or without codes); see SPEC §6."""
+
+    coder_id: int = Field(primary_key=True, foreign_key="coder.id", ondelete="CASCADE")
+    segment_id: int = Field(primary_key=True, foreign_key="segment.id", ondelete="CASCADE",
+                            index=True)
+    memo: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
+    source: str = "session"  # session | import | auto | reconcile | refi
+    reviewed_at: datetime = Field(default_factory=utcnow)
+
+
+class Coding(SQLModel, table=True):
+    """A code applied by a coder to a segment, under the codebook version it was made with."""
+
+    __table_args__ = (
+        UniqueConstraint("coder_id", "segment_id", "code_key", name="uq_coding"),
+        Index("ix_coding_segment", "segment_id"),
+    )
+    id: Optional[int] = Field(default=None, primary_key=True)
+    coder_id: int = Field(foreign_key="coder.id", ondelete="CASCADE")
+    segment_id: int = Field(foreign_key="segment.id", ondelete="CASCADE")
+    code_key: str
+    codebook_id: Optional[int] = Field(default=None, foreign_key="codebook.id")
+    memo: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
+    probability: Optional[float] = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Decision(SQLModel, table=True):
+    """How a consensus coding was settled: by whom, by which rule, from which coders' values."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    coder_id: int = Field(foreign_key="coder.id", ondelete="CASCADE")  # the consensus coder
+    segment_id: int = Field(foreign_key="segment.id", ondelete="CASCADE", index=True)
+    code_key: str
+    applied: bool
+    rule: str  # majority | unanimous | interactive
+    settled_by: str
+    sources: str = Field(default="{}", sa_column=Column(Text, nullable=False))  # {coder: 0/1}
+    decided_at: datetime = Field(default_factory=utcnow)
+
+
+class AutocodeModel(SQLModel, table=True):
+    """A trained auto-coder, tied to the codebook version and training data it was fitted on."""
+
+    __tablename__ = "autocode_model"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    name: str = Field(unique=True)
+    codebook_id: int = Field(foreign_key="codebook.id")
+    trained_from: str
+    data_sha256: str
+    metrics: str = Field(default="{}", sa_column=Column(Text, nullable=False))
+    blob: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)

@@ -1,0 +1,106 @@
+"""What every transcript parser produces, and the helpers they share.
+
+A parser turns the decoded text of one file into :class:`ParsedTranscript`: the raw cues or
+paragraphs as :class:`Turn` objects (in order, not yet merged), plus front-matter metadata.
+:func:`merge_turns` then applies SPEC §3's rule: consecutive turns by the same speaker form one
+turn, keeping the first start and the last end time.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from coder.errors import InputError
+
+
+@dataclass
+class Turn:
+    speaker: str
+    text: str
+    start: float | None = None
+    end: float | None = None
+    line: int | None = None  # 1-based source line where the turn starts, for messages
+
+
+@dataclass
+class ParsedTranscript:
+    path: Path
+    format: str                 # text | otter | markdown | docx | vtt | srt
+    turns: list[Turn]           # merged turns, in order
+    meta: dict[str, str] = field(default_factory=dict)  # front matter, as strings
+    sha256: str = ""            # of the file's bytes
+
+
+def decode(path: Path, data: bytes, encoding: str | None = None) -> str:
+    """Bytes → text with LF line ends and no BOM.
+
+    UTF-8 (with or without BOM) and UTF-16 with BOM are recognized; anything else needs
+    ``encoding``. Binary data (NUL bytes in what should be UTF-8) is refused.
+    """
+    if encoding:
+        try:
+            text = data.decode(encoding)
+        except LookupError:
+            raise InputError(path, f"unknown encoding {encoding!r}",
+                             "give a Python codec name such as cp1251 or latin-1") from None
+        except UnicodeDecodeError as exc:
+            raise InputError(path, f"cannot decode byte {exc.start} as {encoding}",
+                             "check the --encoding value", line=_line_of(data, exc.start)) from None
+    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            text = data.decode("utf-16")
+        except UnicodeDecodeError:
+            raise InputError(path, "broken UTF-16 text",
+                             "re-save the file as UTF-8") from None
+    else:
+        if data.startswith(codecs.BOM_UTF8):
+            data = data[len(codecs.BOM_UTF8):]
+        if b"\x00" in data:
+            raise InputError(path, "binary file, not a transcript",
+                             "give a .txt, .md, .docx, .vtt or .srt transcript")
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InputError(path, f"undecodable byte 0x{data[exc.start]:02x} (not UTF-8)",
+                             "re-save the file as UTF-8 or pass --encoding (e.g. cp1251)",
+                             line=_line_of(data, exc.start)) from None
+    text = text.lstrip("\ufeff")
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _line_of(data: bytes, offset: int) -> int:
+    return data.count(b"\n", 0, offset) + 1
+
+
+_SPACE = re.compile(r"[ \t\u00a0]+")
+
+
+def clean(text: str) -> str:
+    """Collapse runs of spaces and trim each line; keep paragraph breaks."""
+    lines = [_SPACE.sub(" ", line).strip() for line in text.split("\n")]
+    return "\n".join(lines).strip()
+
+
+def merge_turns(turns: list[Turn], sep: str = " ") -> list[Turn]:
+    """Join consecutive turns by the same speaker (SPEC §3): first start, last end.
+
+    ``sep`` joins their texts: a space for caption cues split mid-sentence, a blank line for
+    paragraph-based formats.
+    """
+    merged: list[Turn] = []
+    for turn in turns:
+        if not turn.text.strip():
+            continue
+        if merged and merged[-1].speaker == turn.speaker:
+            last = merged[-1]
+            last.text = last.text.rstrip() + sep + turn.text.strip()
+            if turn.end is not None:
+                last.end = turn.end
+            if last.start is None:
+                last.start = turn.start
+        else:
+            merged.append(Turn(turn.speaker, turn.text.strip(), turn.start, turn.end, turn.line))
+    return merged
