@@ -81,9 +81,11 @@ def _root(
 
 
 def _register() -> None:
-    from coder.cli import project, transcripts
+    from coder.cli import agreement, codings, project, transcripts
 
-    for module in (project, transcripts):
+    modules = [project, transcripts, codings, agreement]
+    modules.append(__import__("coder.cli.codebook", fromlist=["register"]))
+    for module in modules:
         module.register(app)
 
 

@@ -17,6 +17,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection, Engine
 
+TZ = DateTime(timezone=True)
+
 
 def m001_initial(conn: Connection) -> None:
     md = MetaData()
@@ -27,7 +29,7 @@ def m001_initial(conn: Connection) -> None:
           Column("participant_id", String, ForeignKey("participant.id"), index=True),
           Column("source", String, **now), Column("format", String, **now),
           Column("sha256", String, **now), Column("interviewer", String),
-          Column("text", Text, **now), Column("imported_at", DateTime, **now))
+          Column("text", Text, **now), Column("imported_at", TZ, **now))
     Table("attribute", md,
           Column("transcript_id", String, ForeignKey("transcript.id", ondelete="CASCADE"),
                  primary_key=True),
@@ -43,7 +45,7 @@ def m001_initial(conn: Connection) -> None:
     Table("codebook", md,
           Column("id", Integer, primary_key=True), Column("name", String, **now),
           Column("version", Integer, unique=True, **now), Column("sha256", String, **now),
-          Column("source", Text, **now), Column("loaded_at", DateTime, **now))
+          Column("source", Text, **now), Column("loaded_at", TZ, **now))
     Table("code", md,
           Column("id", Integer, primary_key=True),
           Column("codebook_id", Integer, ForeignKey("codebook.id", ondelete="CASCADE"), **now),
@@ -56,14 +58,14 @@ def m001_initial(conn: Connection) -> None:
           UniqueConstraint("codebook_id", "key", name="uq_code_codebook_key"))
     Table("coder", md,
           Column("id", Integer, primary_key=True), Column("name", String, unique=True, **now),
-          Column("kind", String, **now), Column("created_at", DateTime, **now))
+          Column("kind", String, **now), Column("created_at", TZ, **now))
     Table("review", md,
           Column("coder_id", Integer, ForeignKey("coder.id", ondelete="CASCADE"),
                  primary_key=True),
           Column("segment_id", Integer, ForeignKey("segment.id", ondelete="CASCADE"),
                  primary_key=True, index=True),
           Column("memo", Text), Column("source", String, **now),
-          Column("reviewed_at", DateTime, **now))
+          Column("reviewed_at", TZ, **now))
     Table("coding", md,
           Column("id", Integer, primary_key=True),
           Column("coder_id", Integer, ForeignKey("coder.id", ondelete="CASCADE"), **now),
@@ -71,7 +73,7 @@ def m001_initial(conn: Connection) -> None:
           Column("code_key", String, **now),
           Column("codebook_id", Integer, ForeignKey("codebook.id")),
           Column("memo", Text), Column("probability", Float),
-          Column("created_at", DateTime, **now),
+          Column("created_at", TZ, **now),
           UniqueConstraint("coder_id", "segment_id", "code_key", name="uq_coding"),
           Index("ix_coding_segment", "segment_id"))
     Table("decision", md,
@@ -81,13 +83,13 @@ def m001_initial(conn: Connection) -> None:
                  index=True, **now),
           Column("code_key", String, **now), Column("applied", Boolean, **now),
           Column("rule", String, **now), Column("settled_by", String, **now),
-          Column("sources", Text, **now), Column("decided_at", DateTime, **now))
+          Column("sources", Text, **now), Column("decided_at", TZ, **now))
     Table("autocode_model", md,
           Column("id", Integer, primary_key=True), Column("name", String, unique=True, **now),
           Column("codebook_id", Integer, ForeignKey("codebook.id"), **now),
           Column("trained_from", String, **now), Column("data_sha256", String, **now),
           Column("metrics", Text, **now), Column("blob", LargeBinary, **now),
-          Column("created_at", DateTime, **now))
+          Column("created_at", TZ, **now))
     md.create_all(conn)
 
 
@@ -101,7 +103,7 @@ def _ensure_table(engine: Engine) -> None:
     Table("schema_migration", md,
           Column("version", Integer, primary_key=True),
           Column("name", String, nullable=False),
-          Column("applied_at", DateTime, nullable=False))
+          Column("applied_at", TZ, nullable=False))
     with engine.begin() as conn:
         md.create_all(conn)
 

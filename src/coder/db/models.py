@@ -13,19 +13,19 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Optional
 
-from sqlalchemy import Column, Index, LargeBinary, Text, UniqueConstraint
+from sqlalchemy import Column, DateTime, Index, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(timezone.utc)
 
 
 class SchemaMigration(SQLModel, table=True):
     __tablename__ = "schema_migration"
     version: int = Field(primary_key=True)
     name: str
-    applied_at: datetime = Field(default_factory=utcnow)
+    applied_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
 
 
 class Participant(SQLModel, table=True):
@@ -44,7 +44,7 @@ class Transcript(SQLModel, table=True):
     sha256: str
     interviewer: Optional[str] = None
     text: str = Field(sa_column=Column(Text, nullable=False))
-    imported_at: datetime = Field(default_factory=utcnow)
+    imported_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
 
 
 class Attribute(SQLModel, table=True):
@@ -79,7 +79,7 @@ class Codebook(SQLModel, table=True):
     version: int = Field(unique=True)
     sha256: str
     source: str = Field(sa_column=Column(Text, nullable=False))
-    loaded_at: datetime = Field(default_factory=utcnow)
+    loaded_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
 
 
 class Code(SQLModel, table=True):
@@ -107,7 +107,7 @@ class Coder(SQLModel, table=True):
     id: Optional[int] = Field(default=None, primary_key=True)
     name: str = Field(unique=True)
     kind: str = "human"  # human | machine | consensus
-    created_at: datetime = Field(default_factory=utcnow)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
 
 
 class Review(SQLModel, table=True):
@@ -118,7 +118,7 @@ class Review(SQLModel, table=True):
                             index=True)
     memo: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
     source: str = "session"  # session | import | auto | reconcile | refi
-    reviewed_at: datetime = Field(default_factory=utcnow)
+    reviewed_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
 
 
 class Coding(SQLModel, table=True):
@@ -135,7 +135,7 @@ class Coding(SQLModel, table=True):
     codebook_id: Optional[int] = Field(default=None, foreign_key="codebook.id")
     memo: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
     probability: Optional[float] = None
-    created_at: datetime = Field(default_factory=utcnow)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
 
 
 class Decision(SQLModel, table=True):
@@ -149,7 +149,7 @@ class Decision(SQLModel, table=True):
     rule: str  # majority | unanimous | interactive
     settled_by: str
     sources: str = Field(default="{}", sa_column=Column(Text, nullable=False))  # {coder: 0/1}
-    decided_at: datetime = Field(default_factory=utcnow)
+    decided_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
 
 
 class AutocodeModel(SQLModel, table=True):
@@ -163,4 +163,4 @@ class AutocodeModel(SQLModel, table=True):
     data_sha256: str
     metrics: str = Field(default="{}", sa_column=Column(Text, nullable=False))
     blob: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
-    created_at: datetime = Field(default_factory=utcnow)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))

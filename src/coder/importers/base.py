@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import codecs
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,7 +36,7 @@ class ParsedTranscript:
 
 
 def decode(path: Path, data: bytes, encoding: str | None = None) -> str:
-    """Bytes → text with LF line ends and no BOM.
+    """Bytes → text, Unicode NFC, with LF line ends and no BOM.
 
     UTF-8 (with or without BOM) and UTF-16 with BOM are recognized; anything else needs
     ``encoding``. Binary data (NUL bytes in what should be UTF-8) is refused.
@@ -59,6 +60,9 @@ def decode(path: Path, data: bytes, encoding: str | None = None) -> str:
         if data.startswith(codecs.BOM_UTF8):
             data = data[len(codecs.BOM_UTF8):]
         if b"\x00" in data:
+            if _looks_utf16(data):
+                raise InputError(path, "UTF-16 text without a byte-order mark",
+                                 "re-save the file as UTF-8 or pass --encoding utf-16-le")
             raise InputError(path, "binary file, not a transcript",
                              "give a .txt, .md, .docx, .vtt or .srt transcript")
         try:
@@ -67,8 +71,14 @@ def decode(path: Path, data: bytes, encoding: str | None = None) -> str:
             raise InputError(path, f"undecodable byte 0x{data[exc.start]:02x} (not UTF-8)",
                              "re-save the file as UTF-8 or pass --encoding (e.g. cp1251)",
                              line=_line_of(data, exc.start)) from None
-    text = text.lstrip("\ufeff")
+    text = unicodedata.normalize("NFC", text.lstrip("\ufeff"))
     return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _looks_utf16(data: bytes) -> bool:
+    """Mostly-ASCII UTF-16 LE: a NUL in (nearly) every odd byte of the first KiB."""
+    head = data[:1024]
+    return len(head) >= 8 and head[1::2].count(0) >= 0.9 * len(head[1::2]) > head[::2].count(0)
 
 
 def _line_of(data: bytes, offset: int) -> int:

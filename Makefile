@@ -1,0 +1,28 @@
+# Two commands do all the set-up: `make demo` (the main job on the sample corpus) and
+# `make test` (the whole test suite). Both create .venv and install coder into it first.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+OUT    := out
+export CODER_DB := $(OUT)/coder.db
+
+.PHONY: demo test bench bench-quick clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	rm -rf $(OUT) && mkdir -p $(OUT)
+	$(BIN)/coder import transcripts --meta transcripts/participants.csv
+	$(BIN)/coder transcripts list
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q -n 2 -p no:cacheprovider
+
+clean:
+	rm -rf $(VENV) $(OUT)

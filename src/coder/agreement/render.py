@@ -1,0 +1,107 @@
+"""Rendering the agreement report for people (rich) and papers (md, csv, html, latex, xlsx)."""
+
+from __future__ import annotations
+
+from coder.render import cell_text, render_rows
+
+RELIABLE, TENTATIVE = 0.800, 0.667
+STAT_COLUMNS = ["krippendorff_alpha", "fleiss_kappa", "gwet_ac1", "brennan_prediger",
+                "percent_agreement"]
+HEADERS = ["alpha", "95% CI", "Fleiss k", "Gwet AC1", "B-P", "% agree", "n"]
+
+
+def alpha_style(value: float | None) -> str:
+    if value is None:
+        return "dim"
+    return "green" if value >= RELIABLE else "yellow" if value >= TENTATIVE else "red"
+
+
+def _ci(stat: dict) -> str:
+    ci = stat.get("alpha_ci")
+    return "" if not ci else f"[{cell_text(ci[0])}, {cell_text(ci[1])}]"
+
+
+def key_rows(report: dict, per_key: dict, overall: dict, group: str | None = None) -> list[list]:
+    rows = []
+    prefix = [group] if group is not None else []
+    for key, s in per_key.items():
+        rows.append(prefix + [key, s["krippendorff_alpha"], _ci(s), s["fleiss_kappa"],
+                              s["gwet_ac1"], s["brennan_prediger"], s["percent_agreement"],
+                              s["n_units"]])
+    rows.append(prefix + ["overall (pooled)", overall["krippendorff_alpha"], "", None, None,
+                          None, None, None])
+    rows.append(prefix + ["mean of alphas", overall["mean_alpha"], "", None, None, None, None,
+                          None])
+    return rows
+
+
+def render_agreement(report: dict, fmt: str, output=None) -> None:
+    from coder.cli.common import dump_json, write_text
+
+    if fmt == "json":
+        return write_text(dump_json(report), output)
+    level = report["level"]
+    label = "theme" if level == "themes" else "code"
+    if fmt == "table" and output is None:
+        return _rich(report, level, label)
+    columns = [label] + HEADERS
+    rows = key_rows(report, report[level], report["overall"])
+    if "groups" in report:
+        columns = [report["by"]] + columns
+        rows = [[""] + r for r in rows]
+        for name, g in report["groups"].items():
+            rows += key_rows(report, g[level], g["overall"], group=name)
+    title = (f"Inter-coder agreement ({', '.join(report['coders'])}; "
+             f"{report['units']} units)")
+    render_rows(columns, rows, fmt, output, title=title)
+
+
+def _rich(report: dict, level: str, label: str) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    from coder.cli.common import out
+
+    def table_for(per_key: dict, overall: dict, title: str) -> Table:
+        t = Table(title=title, title_justify="left")
+        t.add_column(label)
+        for h in HEADERS:
+            t.add_column(h, justify="right")
+        for key, s in per_key.items():
+            a = s["krippendorff_alpha"]
+            t.add_row(key, Text(cell_text(a), style=alpha_style(a)), _ci(s),
+                      *(cell_text(s[c]) for c in STAT_COLUMNS[1:]), str(s["n_units"]))
+        t.add_section()
+        for name, value in (("overall (pooled)", overall["krippendorff_alpha"]),
+                            ("mean of alphas", overall["mean_alpha"])):
+            t.add_row(name, Text(cell_text(value), style=alpha_style(value)),
+                      *([""] * (len(HEADERS) - 1)))
+        return t
+
+    out.print(table_for(report[level], report["overall"],
+                        f"Inter-coder agreement — {', '.join(report['coders'])} "
+                        f"({report['units']} units)"))
+    pairs = report["overall"]["pairs"]
+    if pairs:
+        coders = report["coders"]
+        m = Table(title="Pairwise Cohen's kappa (pooled over all "
+                        f"{'themes' if level == 'themes' else 'codes'})", title_justify="left")
+        m.add_column("")
+        for c in coders:
+            m.add_column(c, justify="right")
+        for a in coders:
+            cells = []
+            for b in coders:
+                if a == b:
+                    cells.append(Text("—", style="dim"))
+                    continue
+                s = pairs.get(f"{a}~{b}") or pairs.get(f"{b}~{a}")
+                k = s["cohen_kappa"]
+                cells.append(Text(cell_text(k), style=alpha_style(k)))
+            m.add_row(a, *cells)
+        out.print(m)
+    for name, g in report.get("groups", {}).items():
+        out.print(table_for(g[level], g["overall"],
+                            f"{report['by']} = {name} ({g['units']} units)"))
+    out.print(Text("alpha: green >= .800 reliable, yellow >= .667 tentative, red below; "
+                   "n/a = undefined (see warnings)", style="dim"))

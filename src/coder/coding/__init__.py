@@ -1,0 +1,1 @@
+"""Coding: decisions of coders on segments, codings import/export, review coverage (SPEC §5–6)."""

@@ -1,0 +1,239 @@
+"""Codings from and to spreadsheets (SPEC §5): CSV or XLSX with ``transcript, segment, code``
+and optional ``memo``.
+
+An import is validated whole before anything is written: every bad row is an error naming
+``FILE:ROW`` (the spreadsheet row, header = row 1), and nothing is stored. Review coverage
+(SPEC §6): importing a coder's file covers every participant segment of each transcript in it,
+unless ``partial``, where only the rows' segments count. The coder's codings on covered
+segments are replaced by the file's, so importing the same file twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import and_, delete, insert, select, update
+
+from coder.coding.store import (
+    K, R, S, check_coder_name, code_keys, current_codebook_id, get_or_create_coder,
+    mark_reviewed,
+)
+from coder.db.engine import Project
+from coder.db.models import Coder, Transcript, utcnow
+from coder.errors import InputError, NotFoundError
+
+COLUMNS = ("transcript", "segment", "code", "memo")
+EXPORT_COLUMNS = ("transcript", "segment", "code", "memo", "coder", "speaker", "text")
+
+
+@dataclass
+class CodingRow:
+    line: int
+    transcript: str
+    segment: int
+    code: str
+    memo: str
+
+
+@dataclass
+class CodingsImport:
+    coder: str
+    rows: int = 0
+    codings: int = 0
+    segments: int = 0
+    transcripts: list[str] = field(default_factory=list)
+
+
+def read_rows(path: Path) -> list[CodingRow]:
+    """Rows of a codings CSV/XLSX, with their spreadsheet row numbers."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, "no such file", "check the path")
+    data = path.read_bytes()
+    if path.suffix.lower() in (".xlsx", ".xlsm") or data[:2] == b"PK":
+        table = _xlsx_rows(path)
+    elif path.suffix.lower() in (".csv", ".tsv", ".txt", ""):
+        from coder.importers.base import decode
+
+        text = decode(path, data)
+        dialect = csv.excel_tab if path.suffix.lower() == ".tsv" else csv.excel
+        table = list(csv.reader(io.StringIO(text), dialect))
+    else:
+        raise InputError(path, f"not a CSV or XLSX file ({path.suffix})",
+                         "save the codings as .csv or .xlsx with columns transcript, segment, "
+                         "code, memo")
+    if not table or not any(h.strip() for h in table[0]):
+        raise InputError(path, "empty file, no header row",
+                         "add the header transcript,segment,code[,memo]", line=1)
+    header = [h.strip().lower() for h in table[0]]
+    missing = [c for c in COLUMNS[:3] if c not in header]
+    if missing:
+        raise InputError(path, f"missing column(s) {', '.join(missing)}",
+                         "the header must name transcript, segment, code (memo optional)",
+                         line=1)
+    idx = {c: header.index(c) for c in COLUMNS if c in header}
+    rows = []
+    for number, raw in enumerate(table[1:], start=2):
+        if not any(cell.strip() for cell in raw):
+            continue
+        cell = {c: (raw[i].strip() if i < len(raw) else "") for c, i in idx.items()}
+        if not cell["transcript"]:
+            raise InputError(path, "empty transcript", "give the transcript id", line=number)
+        try:
+            segment = int(float(cell["segment"]))
+            if str(segment) != cell["segment"] and float(cell["segment"]) != segment:
+                raise ValueError
+        except ValueError:
+            raise InputError(path, f"segment {cell['segment']!r} is not a segment number",
+                             "give the segment number n (see coder transcripts show ID)",
+                             line=number) from None
+        rows.append(CodingRow(number, cell["transcript"], segment, cell["code"],
+                              cell.get("memo", "")))
+    return rows
+
+
+def _xlsx_rows(path: Path) -> list[list[str]]:
+    from openpyxl import load_workbook
+
+    try:
+        wb = load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:
+        raise InputError(path, f"not a readable XLSX file ({type(exc).__name__})",
+                         "save the sheet as .xlsx or .csv") from None
+    ws = wb.worksheets[0]
+    table = [["" if v is None else (str(int(v)) if isinstance(v, float) and v.is_integer()
+                                    else str(v)) for v in row]
+             for row in ws.iter_rows(values_only=True)]
+    wb.close()
+    return table
+
+
+def import_codings(project: Project, path: Path, coder: str, *,
+                   partial: bool = False) -> CodingsImport:
+    """Validate every row, then store the coder's codings and reviews in one transaction."""
+    coder = check_coder_name(coder)
+    rows = read_rows(path)
+    if not rows:
+        raise InputError(path, "no coding rows", "add rows transcript,segment,code[,memo]")
+    T = Transcript.__table__
+    with project.write() as conn:
+        keys = set(code_keys(conn))
+        if not keys:
+            raise NotFoundError("no codebook loaded — run `coder codebook load "
+                                "codebooks/csto-2022.yaml` first")
+        tids = sorted({r.transcript for r in rows})
+        known = set(conn.execute(select(T.c.id).where(T.c.id.in_(tids))).scalars())
+        segs: dict[tuple[str, int], tuple[int, str]] = {}
+        counts: dict[str, int] = defaultdict(int)
+        for tid, n, sid, role in conn.execute(
+                select(S.c.transcript_id, S.c.n, S.c.id, S.c.role)
+                .where(S.c.transcript_id.in_(sorted(known)))):
+            segs[(tid, n)] = (sid, role)
+            counts[tid] += 1
+        per_segment: dict[int, set[str]] = defaultdict(set)
+        memos: dict[int, list[str]] = defaultdict(list)
+        for r in rows:
+            where = dict(path=path, line=r.line)
+            if r.transcript not in known:
+                raise InputError(problem=f"unknown transcript {r.transcript!r}",
+                                 fix="import it first or fix the id (coder transcripts list)",
+                                 **where)
+            if (r.transcript, r.segment) not in segs:
+                raise InputError(problem=f"segment {r.segment} out of range for "
+                                 f"{r.transcript} (1–{counts[r.transcript]})",
+                                 fix="use the numbers shown by coder transcripts show", **where)
+            sid, role = segs[(r.transcript, r.segment)]
+            if role != "participant":
+                raise InputError(problem=f"segment {r.segment} of {r.transcript} is an "
+                                 "interviewer turn", fix="code only participant segments",
+                                 **where)
+            if r.code and r.code not in keys:
+                raise InputError(problem=f"unknown code {r.code!r}",
+                                 fix="use a full key from coder codebook show, e.g. "
+                                 f"{_closest(r.code, keys)}", **where)
+            per_segment[sid]  # noqa: B018 - a reviewed segment, with or without codes
+            if r.code:
+                per_segment[sid].add(r.code)
+            if r.memo:
+                memos[sid].append(r.memo)
+        cid = get_or_create_coder(conn, coder)
+        codebook_id = current_codebook_id(conn)
+        if partial:
+            covered = sorted(per_segment)
+        else:
+            covered = sorted(sid for (tid, _n), (sid, role) in segs.items()
+                             if role == "participant")
+        for i in range(0, len(covered), 500):
+            conn.execute(delete(K).where(and_(K.c.coder_id == cid,
+                                              K.c.segment_id.in_(covered[i:i + 500]))))
+        now = utcnow()
+        rows_out = [{"coder_id": cid, "segment_id": sid, "code_key": key,
+                     "codebook_id": codebook_id, "memo": None, "created_at": now}
+                    for sid, codes in per_segment.items() for key in sorted(codes)]
+        if rows_out:
+            conn.execute(insert(K), rows_out)
+        mark_reviewed(conn, cid, covered, source="import")
+        for sid, texts in memos.items():
+            conn.execute(update(R).where(and_(R.c.coder_id == cid, R.c.segment_id == sid))
+                         .values(memo="; ".join(texts)))
+    return CodingsImport(coder=coder, rows=len(rows),
+                         codings=sum(len(c) for c in per_segment.values()),
+                         segments=len(covered), transcripts=tids)
+
+
+def _closest(code: str, keys: set[str]) -> str:
+    import difflib
+
+    match = difflib.get_close_matches(code, sorted(keys), n=1, cutoff=0.0)
+    return match[0] if match else "power_transfer"
+
+
+def export_rows(project: Project, coder: str | None = None) -> list[list]:
+    """Rows of EXPORT_COLUMNS: one per coding, and one with empty code per reviewed segment
+    without codes, ordered by coder, transcript, segment."""
+    from coder.coding.store import coder_id
+
+    C = Coder.__table__
+    with project.read() as conn:
+        q = (select(C.c.name, S.c.transcript_id, S.c.n, S.c.speaker, S.c.text, R.c.memo,
+                    R.c.segment_id, R.c.coder_id)
+             .join(C, C.c.id == R.c.coder_id).join(S, S.c.id == R.c.segment_id))
+        if coder is not None:
+            q = q.where(R.c.coder_id == coder_id(conn, coder))
+        reviews = conn.execute(q.order_by(C.c.name, S.c.transcript_id, S.c.n)).all()
+        codes: dict[tuple[int, int], list[str]] = defaultdict(list)
+        qc = select(K.c.coder_id, K.c.segment_id, K.c.code_key).order_by(K.c.code_key)
+        for cid, sid, key in conn.execute(qc):
+            codes[(cid, sid)].append(key)
+    rows = []
+    for r in reviews:
+        for i, key in enumerate(codes.get((r.coder_id, r.segment_id)) or [""]):
+            rows.append([r.transcript_id, r.n, key, (r.memo or "") if i == 0 else "",
+                         r.name, r.speaker, r.text])
+    return rows
+
+
+def coding_status(project: Project) -> list[dict]:
+    """Per coder and transcript: participant segments, reviewed, and coded (≥ 1 code)."""
+    from sqlalchemy import distinct, func
+
+    C = Coder.__table__
+    with project.read() as conn:
+        total = dict(conn.execute(select(S.c.transcript_id, func.count())
+                                  .where(S.c.role == "participant")
+                                  .group_by(S.c.transcript_id)).all())
+        reviewed = conn.execute(
+            select(C.c.name, S.c.transcript_id, func.count())
+            .select_from(R.join(C, C.c.id == R.c.coder_id).join(S, S.c.id == R.c.segment_id))
+            .where(S.c.role == "participant").group_by(C.c.name, S.c.transcript_id)).all()
+        coded = {(n, t): c for n, t, c in conn.execute(
+            select(C.c.name, S.c.transcript_id, func.count(distinct(K.c.segment_id)))
+            .select_from(K.join(C, C.c.id == K.c.coder_id).join(S, S.c.id == K.c.segment_id))
+            .group_by(C.c.name, S.c.transcript_id))}
+    return [{"coder": name, "transcript": tid, "segments": total.get(tid, 0),
+             "reviewed": n, "coded": coded.get((name, tid), 0)}
+            for name, tid, n in sorted(reviewed)]

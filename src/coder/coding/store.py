@@ -1,0 +1,133 @@
+"""Writing and reading coders' decisions.
+
+A *decision* is what a coder says about one participant segment: the set of codes that apply
+(possibly none) and an optional memo. :func:`record_decision` stores it atomically — the
+coder's review of the segment and exactly that set of codings — so a session that is killed
+never leaves half a decision behind.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from sqlalchemy import and_, delete, insert, select, update
+from sqlalchemy.engine import Connection
+
+from coder.db.models import Code, Codebook, Coder, Coding, Review, Segment, utcnow
+from coder.errors import CoderError, NotFoundError
+
+C = Coder.__table__
+R = Review.__table__
+K = Coding.__table__
+S = Segment.__table__
+
+CODER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:@-]*$")
+
+
+def coder_kind(name: str) -> str:
+    if name.startswith("auto:"):
+        return "machine"
+    return "consensus" if name == "consensus" else "human"
+
+
+def check_coder_name(name: str | None) -> str:
+    name = (name or "").strip()
+    if not name:
+        raise CoderError("the coder name is empty — pass --coder NAME (e.g. --coder alice)")
+    if not CODER_NAME.match(name):
+        raise CoderError(f"coder name {name!r} is not allowed — use letters, digits and "
+                         "_ . : @ - (no spaces or commas), e.g. alice or auto:model")
+    return name
+
+
+def get_or_create_coder(conn: Connection, name: str, kind: str | None = None) -> int:
+    name = check_coder_name(name)
+    row = conn.execute(select(C.c.id).where(C.c.name == name)).first()
+    if row:
+        return row[0]
+    return conn.execute(insert(C).values(name=name, kind=kind or coder_kind(name),
+                                         created_at=utcnow())).inserted_primary_key[0]
+
+
+def coder_id(conn: Connection, name: str) -> int:
+    row = conn.execute(select(C.c.id).where(C.c.name == name)).first()
+    if row is None:
+        names = conn.execute(select(C.c.name).order_by(C.c.name)).scalars().all()
+        known = ", ".join(names) if names else "none yet"
+        raise NotFoundError(f"no coder {name!r} in the project (coders: {known}) — check "
+                            "the spelling or import their codings first")
+    return row[0]
+
+
+def coder_names(conn: Connection) -> list[str]:
+    return list(conn.execute(select(C.c.name).order_by(C.c.id)).scalars())
+
+
+def current_codebook_id(conn: Connection) -> int | None:
+    cb = Codebook.__table__
+    return conn.execute(select(cb.c.id).order_by(cb.c.version.desc()).limit(1)).scalar()
+
+
+def code_keys(conn: Connection, codebook_id: int | None = None) -> list[str]:
+    """Full keys of the current codebook's codes (themes included), in codebook order."""
+    codebook_id = codebook_id or current_codebook_id(conn)
+    if codebook_id is None:
+        return []
+    code = Code.__table__
+    return list(conn.execute(select(code.c.key).where(code.c.codebook_id == codebook_id)
+                             .order_by(code.c.position, code.c.id)).scalars())
+
+
+def record_decision(conn: Connection, coder: int, segment: int, codes: Iterable[str],
+                    memo: str | None = None, *, codebook_id: int | None = None,
+                    source: str = "session") -> None:
+    """Store the coder's whole decision on a segment: review row + exactly ``codes``."""
+    wanted = set(codes)
+    have = set(conn.execute(select(K.c.code_key).where(
+        and_(K.c.coder_id == coder, K.c.segment_id == segment))).scalars())
+    if have - wanted:
+        conn.execute(delete(K).where(and_(K.c.coder_id == coder, K.c.segment_id == segment,
+                                          K.c.code_key.in_(sorted(have - wanted)))))
+    now = utcnow()
+    if wanted - have:
+        conn.execute(insert(K), [{"coder_id": coder, "segment_id": segment, "code_key": key,
+                                  "codebook_id": codebook_id, "memo": None, "created_at": now}
+                                 for key in sorted(wanted - have)])
+    mark_reviewed(conn, coder, [segment], source=source, memo=memo, overwrite_memo=True)
+
+
+def mark_reviewed(conn: Connection, coder: int, segments: Iterable[int], *,
+                  source: str, memo: str | None = None, overwrite_memo: bool = False) -> None:
+    """Insert review rows for ``segments`` (existing ones keep their time, memo optionally)."""
+    segments = list(segments)
+    if not segments:
+        return
+    done: set[int] = set()
+    for i in range(0, len(segments), 500):
+        chunk = segments[i:i + 500]
+        done |= set(conn.execute(select(R.c.segment_id).where(
+            and_(R.c.coder_id == coder, R.c.segment_id.in_(chunk)))).scalars())
+    now = utcnow()
+    new = [{"coder_id": coder, "segment_id": s, "memo": memo, "source": source,
+            "reviewed_at": now} for s in segments if s not in done]
+    if new:
+        conn.execute(insert(R), new)
+    if overwrite_memo and done:
+        conn.execute(update(R).where(and_(R.c.coder_id == coder, R.c.segment_id.in_(done)))
+                     .values(memo=memo, reviewed_at=now))
+
+
+def decisions(conn: Connection, coder: int, segment_ids: list[int] | None = None
+              ) -> dict[int, tuple[set[str], str | None]]:
+    """segment id → (codes, memo) for every segment the coder reviewed."""
+    q = select(R.c.segment_id, R.c.memo).where(R.c.coder_id == coder)
+    if segment_ids is not None:
+        q = q.where(R.c.segment_id.in_(segment_ids))
+    result = {sid: (set(), memo) for sid, memo in conn.execute(q)}
+    q = select(K.c.segment_id, K.c.code_key).where(K.c.coder_id == coder)
+    if segment_ids is not None:
+        q = q.where(K.c.segment_id.in_(segment_ids))
+    for sid, key in conn.execute(q):
+        result.setdefault(sid, (set(), None))[0].add(key)
+    return result
