@@ -52,6 +52,8 @@ class ImportReport:
     transcripts: list[PreparedTranscript] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     dry_run: bool = False
+    meta: Path | None = None
+    meta_rows: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def count(self, status: str) -> int:
         return sum(1 for t in self.transcripts if t.status == status)
@@ -153,21 +155,18 @@ def prepare(parsed, meta_rows: dict[str, dict[str, str]], interviewer: str | Non
 
 # ---------------------------------------------------------------------------- importing
 
-def import_transcripts(project: Project, paths: Iterable[str | Path], *,
-                       meta: Path | None = None, interviewer: str | None = None,
-                       replace: bool = False, dry_run: bool = False,
-                       encoding: str | None = None,
-                       progress: Callable[[Path], None] | None = None) -> ImportReport:
-    """Parse ``paths`` and store them as transcripts, all in one transaction."""
+def parse_transcripts(paths: Iterable[str | Path], *, meta: Path | None = None,
+                      interviewer: str | None = None, encoding: str | None = None,
+                      progress: Callable[[Path], None] | None = None) -> ImportReport:
+    """Parse and resolve every file; no database needed. Any bad file raises InputError."""
     from coder.importers import parse_file
 
     files = collect_paths(paths)
-    meta_rows = read_meta(meta) if meta else {}
-    report = ImportReport(dry_run=dry_run)
+    report = ImportReport(meta=meta, meta_rows=read_meta(meta) if meta else {})
     seen: dict[str, Path] = {}
     for path in files:
         parsed = parse_file(path, encoding=encoding)
-        item = prepare(parsed, meta_rows, interviewer, report.warnings)
+        item = prepare(parsed, report.meta_rows, interviewer, report.warnings)
         if item.id in seen:
             raise InputError(path, f"duplicate transcript id {item.id!r} (also {seen[item.id]})",
                              "rename one file or give it an `id` in its front matter")
@@ -175,22 +174,42 @@ def import_transcripts(project: Project, paths: Iterable[str | Path], *,
         report.transcripts.append(item)
         if progress:
             progress(path)
+    return report
 
+
+def store_transcripts(project: Project, report: ImportReport, *, replace: bool = False,
+                      dry_run: bool = False) -> ImportReport:
+    """Write parsed transcripts in one transaction (or only classify them, for a dry run)."""
+    report.dry_run = dry_run
+    ids = [t.id for t in report.transcripts]
     with project.write() as conn:
-        existing = _existing(conn, list(seen))
+        existing = _existing(conn, ids)
         for item in report.transcripts:
             _classify(conn, item, existing.get(item.id), replace)
-        known = set(seen) | set(conn.execute(select(T.c.id)).scalars())
-        for tid in sorted(set(meta_rows) - known):
-            report.warnings.append(f"{meta}: row {tid!r} matches no transcript")
-        for item in report.transcripts:
-            if item.id not in meta_rows and meta is not None:
-                report.warnings.append(f"{item.path}: no row for {item.id!r} in {meta}")
-        if not dry_run:
-            _write(conn, report.transcripts)
-        else:
+        if report.meta is not None:
+            known = set(ids) | set(conn.execute(select(T.c.id)).scalars())
+            for tid in sorted(set(report.meta_rows) - known):
+                report.warnings.append(f"{report.meta}: row {tid!r} matches no transcript")
+            for item in report.transcripts:
+                if item.id not in report.meta_rows:
+                    report.warnings.append(f"{item.path}: no row for {item.id!r} in "
+                                           f"{report.meta}")
+        if dry_run:
             conn.rollback()
+        else:
+            _write(conn, report.transcripts)
     return report
+
+
+def import_transcripts(project: Project, paths: Iterable[str | Path], *,
+                       meta: Path | None = None, interviewer: str | None = None,
+                       replace: bool = False, dry_run: bool = False,
+                       encoding: str | None = None,
+                       progress: Callable[[Path], None] | None = None) -> ImportReport:
+    """Parse ``paths`` and store them as transcripts, all in one transaction."""
+    report = parse_transcripts(paths, meta=meta, interviewer=interviewer, encoding=encoding,
+                               progress=progress)
+    return store_transcripts(project, report, replace=replace, dry_run=dry_run)
 
 
 def _existing(conn, ids: list[str]) -> dict[str, tuple[str, dict[str, str]]]:
@@ -304,4 +323,5 @@ def get_transcript(project: Project, transcript_id: str) -> dict:
 
 
 __all__ = ["ImportReport", "PreparedTranscript", "collect_paths", "get_transcript",
-           "import_transcripts", "list_transcripts", "read_meta"]
+           "import_transcripts", "list_transcripts", "parse_transcripts", "read_meta",
+           "store_transcripts"]

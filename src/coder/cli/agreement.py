@@ -68,5 +68,113 @@ def agreement(
         message(f"gate passed: every defined alpha >= {min_alpha}")
 
 
+def disagreements(
+    coders: Annotated[str, typer.Option(
+        "--coders", metavar="A,B,…", help="The coders to compare (two or more).",
+        show_default=False)],
+    theme: Annotated[Optional[str], typer.Option(
+        "--theme", metavar="KEY", help="Only this theme (and its sub-codes).")] = None,
+    codes: Annotated[bool, typer.Option(
+        "--codes", help="Differences at code level (default: theme level).")] = False,
+    format: FormatOption = Format.table,
+    output: OutputOption = None,
+    db: DbOption = None,
+) -> None:
+    """The segments where coders differ, with text, each coder's codes and memos — the agenda
+    of a reconciliation meeting."""
+    from coder.cli.common import open_project
+    from coder.coding.consensus import disagreements as find
+    from coder.render import render_rows
+
+    names = _split(coders) or []
+    with open_project(db).read() as conn:
+        views = find(conn, names, theme=theme, codes=codes)
+    columns = ["transcript", "segment", "speaker", "differs on"]
+    for name in names:
+        columns += [f"{name} codes", f"{name} memo"]
+    columns.append("text")
+    rows = []
+    for v in views:
+        row = [v.transcript, v.n, v.speaker, ", ".join(v.differs)]
+        for name in names:
+            row += [", ".join(sorted(v.codes[name])) or "(none)", v.memos[name] or ""]
+        rows.append(row + [v.text])
+    render_rows(columns, rows, format.value, output,
+                title=f"Disagreements between {', '.join(names)}: {len(rows)} segment(s)")
+
+
+def reconcile(
+    coders: Annotated[str, typer.Option(
+        "--coders", metavar="A,B,…", help="The coders to reconcile (two or more).",
+        show_default=False)],
+    rule: Annotated[str, typer.Option(
+        "--rule", help="majority: codes applied by more than half of the coders; unanimous: "
+        "by all; interactive: you settle each disagreement (agreed segments are taken as "
+        "they are).")] = "majority",
+    as_name: Annotated[str, typer.Option(
+        "--as", metavar="NAME", help="Name of the consensus coder.")] = "consensus",
+    settled_by: Annotated[Optional[str], typer.Option(
+        "--settled-by", metavar="NAME", help="Who settles (recorded with every decision; "
+        "default: your login name).")] = None,
+    db: DbOption = None,
+) -> None:
+    """Build the consensus coder from several coders; every decision records who settled it,
+    under which rule, and each coder's value."""
+    from coder.cli.common import open_project
+    from coder.coding.consensus import reconcile as run
+
+    project = open_project(db)
+    choose = _interactive_choice if rule == "interactive" else None
+    with project.write() as conn:
+        report = run(conn, _split(coders) or [], rule=rule, as_name=as_name,
+                     settled_by=settled_by, choose=choose)
+    message(f"{report.consensus}: {report.segments} segments written under the {report.rule} "
+            f"rule, {report.settled} disagreements settled, {report.codings} codings"
+            + (f", {report.skipped} left for later" if report.skipped else ""))
+
+
+def _interactive_choice(view, proposal: set[str], keys: list[str]):
+    """Ask at the terminal which codes the consensus applies to one disputed segment."""
+    from rich.panel import Panel
+
+    from coder.cli.common import err
+
+    names = list(view.codes)
+    err.print(Panel(view.text, title=f"{view.transcript} #{view.n} ({view.speaker})",
+                    subtitle="differs on: " + ", ".join(view.differs)), markup=False)
+    for i, name in enumerate(names, start=1):
+        memo = f"  memo: {view.memos[name]}" if view.memos[name] else ""
+        err.print(f"  {i}) {name}: {', '.join(sorted(view.codes[name])) or '(none)'}{memo}",
+                  markup=False, highlight=False)
+    err.print(f"  Enter = majority proposal: {', '.join(sorted(proposal)) or '(none)'}; a number "
+              "takes that coder's codes; u = union; or type codes separated by commas; "
+              "s = skip; q = stop", markup=False, highlight=False)
+    from coder.coding.consensus import StopReconcile
+
+    while True:
+        try:
+            answer = input("> ").strip()
+        except EOFError:
+            raise StopReconcile from None
+        if answer == "":
+            return proposal
+        if answer == "s":
+            return None
+        if answer == "q":
+            raise StopReconcile
+        if answer.isdigit() and 1 <= int(answer) <= len(names):
+            return set(view.codes[names[int(answer) - 1]])
+        if answer == "u":
+            return set().union(*view.codes.values())
+        picked = {k.strip() for k in answer.split(",") if k.strip()}
+        unknown = sorted(picked - set(keys))
+        if not unknown:
+            return picked
+        err.print(f"unknown code(s): {', '.join(unknown)} — use full keys such as {keys[0]}",
+                  markup=False, highlight=False)
+
+
 def register(app: typer.Typer) -> None:
     app.command("agreement")(agreement)
+    app.command("disagreements")(disagreements)
+    app.command("reconcile")(reconcile)

@@ -36,14 +36,14 @@ def import_(
     db: DbOption = None,
 ) -> None:
     """Import transcripts into the project, split into speaker turns (one transaction)."""
-    from coder.transcripts import collect_paths, import_transcripts
+    from coder.transcripts import collect_paths, parse_transcripts, store_transcripts
 
-    project = open_project(db, create=not dry_run)
     files = collect_paths(paths)
     with _progress(len(files)) as advance:
-        report = import_transcripts(project, files, meta=meta, interviewer=interviewer,
-                                    replace=replace, dry_run=dry_run, encoding=encoding,
-                                    progress=advance)
+        report = parse_transcripts(files, meta=meta, interviewer=interviewer,
+                                   encoding=encoding, progress=advance)
+    project = open_project(db, create=not dry_run)
+    store_transcripts(project, report, replace=replace, dry_run=dry_run)
     for text in report.warnings:
         warn(text)
     verb = "would import" if dry_run else "imported"

@@ -1,0 +1,180 @@
+"""Disagreements between coders and settling a consensus coder.
+
+A disagreement is a participant segment that every listed coder reviewed and where their sets
+of themes (or codes, with ``codes=True``) differ. :func:`reconcile` builds the consensus coder
+segment by segment and records, for every code any coder applied, a :class:`Decision` row:
+the rule, who settled it, and each coder's value.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy import and_, delete, insert, select
+
+from coder.coding.store import (
+    K, R, S, code_keys, coder_id, current_codebook_id, get_or_create_coder, record_decision,
+)
+from coder.db.models import Decision
+from coder.errors import CoderError
+
+RULES = ("majority", "unanimous", "interactive")
+
+
+class StopReconcile(Exception):
+    """Raised by an interactive ``choose`` to end the walk; decisions so far are kept."""
+
+
+@dataclass
+class SegmentView:
+    """One segment as the coders saw it: each coder's codes and memo."""
+
+    segment_id: int
+    transcript: str
+    n: int
+    speaker: str
+    text: str
+    codes: dict[str, set[str]]        # coder → full code keys
+    memos: dict[str, str | None]
+    differs: list[str] = field(default_factory=list)  # themes/codes with differing values
+
+
+def _level(key: str, codes: bool) -> str:
+    return key if codes else key.split(".", 1)[0]
+
+
+def segment_views(conn, coders: list[str], *, theme: str | None = None) -> list[SegmentView]:
+    """Participant segments reviewed by every one of ``coders``, in transcript order."""
+    ids = {name: coder_id(conn, name) for name in coders}
+    by_segment: dict[int, dict[str, tuple]] = {}
+    for sid, cid, memo in conn.execute(select(R.c.segment_id, R.c.coder_id, R.c.memo)
+                                       .where(R.c.coder_id.in_(list(ids.values())))):
+        by_segment.setdefault(sid, {})[cid] = memo
+    common = sorted(s for s, m in by_segment.items() if len(m) == len(ids))
+    codes: dict[tuple[int, int], set[str]] = {}
+    for sid, cid, key in conn.execute(select(K.c.segment_id, K.c.coder_id, K.c.code_key)
+                                      .where(K.c.coder_id.in_(list(ids.values())))):
+        if theme is None or key == theme or key.startswith(theme + "."):
+            codes.setdefault((sid, cid), set()).add(key)
+    views = []
+    for i in range(0, len(common), 500):
+        chunk = common[i:i + 500]
+        for sid, tid, n, speaker, text, role in conn.execute(
+                select(S.c.id, S.c.transcript_id, S.c.n, S.c.speaker, S.c.text, S.c.role)
+                .where(S.c.id.in_(chunk))):
+            if role != "participant":
+                continue
+            views.append(SegmentView(
+                sid, tid, n, speaker, text,
+                codes={name: codes.get((sid, cid), set()) for name, cid in ids.items()},
+                memos={name: by_segment[sid][cid] for name, cid in ids.items()}))
+    views.sort(key=lambda v: (v.transcript, v.n))
+    return views
+
+
+def disagreements(conn, coders: list[str], *, theme: str | None = None,
+                  codes: bool = False) -> list[SegmentView]:
+    """Segments where the coders' themes (or codes) differ."""
+    if len(coders) < 2:
+        raise CoderError("name at least two coders: --coders alice,bob")
+    result = []
+    for view in segment_views(conn, coders, theme=theme):
+        sets = [{_level(k, codes) for k in s} for s in view.codes.values()]
+        union = set().union(*sets)
+        view.differs = sorted(k for k in union if not all(k in s for s in sets))
+        if view.differs:
+            result.append(view)
+    return result
+
+
+def majority(view: SegmentView, *, unanimous: bool = False) -> set[str]:
+    """Codes applied by more than half (or all) of the coders. A theme that reaches the
+    threshold while none of its sub-codes does is kept as the bare theme."""
+    coders = len(view.codes)
+    need = coders if unanimous else coders // 2 + 1
+    count: dict[str, int] = {}
+    theme_count: dict[str, int] = {}
+    for keys in view.codes.values():
+        for k in keys:
+            count[k] = count.get(k, 0) + 1
+        for t in {k.split(".", 1)[0] for k in keys}:
+            theme_count[t] = theme_count.get(t, 0) + 1
+    chosen = {k for k, c in count.items() if c >= need}
+    for t, c in theme_count.items():
+        if c >= need and not any(k == t or k.startswith(t + ".") for k in chosen):
+            chosen.add(t)
+    return chosen
+
+
+@dataclass
+class ReconcileReport:
+    consensus: str
+    rule: str
+    segments: int = 0
+    settled: int = 0        # segments where coders disagreed and a decision was taken
+    skipped: int = 0
+    codings: int = 0
+
+
+def reconcile(conn, coders: list[str], *, rule: str = "majority", as_name: str = "consensus",
+              settled_by: str | None = None,
+              choose: Callable[[SegmentView, set[str], list[str]], set[str] | None] | None
+              = None
+              ) -> ReconcileReport:
+    """Write the consensus coder ``as_name`` from ``coders`` under ``rule``.
+
+    ``choose(view, proposal, keys)`` is asked for every disagreement under the interactive rule;
+    it returns the codes to apply (a subset of ``keys``), None to leave the segment for later,
+    or raises :class:`StopReconcile` to end the walk.
+    """
+    if rule not in RULES:
+        raise CoderError(f"unknown rule {rule!r} — use one of {', '.join(RULES)}")
+    if len(coders) < 2:
+        raise CoderError("name at least two coders: --coders alice,bob")
+    if as_name in coders:
+        raise CoderError(f"--as {as_name} is one of the coders being reconciled — choose another "
+                         "name for the consensus, e.g. --as consensus")
+    settled_by = settled_by or getpass.getuser()
+    target = get_or_create_coder(conn, as_name, kind="consensus")
+    codebook = current_codebook_id(conn)
+    report = ReconcileReport(consensus=as_name, rule=rule)
+    D = Decision.__table__
+    keys = code_keys(conn)
+    for view in segment_views(conn, coders):
+        proposal = majority(view, unanimous=(rule == "unanimous"))
+        union = set().union(*view.codes.values())
+        disagree = any(s != union for s in view.codes.values())
+        if rule == "interactive" and disagree:
+            if choose is None:
+                raise CoderError("the interactive rule needs a terminal")
+            try:
+                picked = choose(view, proposal, keys)
+            except StopReconcile:
+                break
+            if picked is None:
+                report.skipped += 1
+                continue
+            proposal = set(picked)
+        report.segments += 1
+        report.settled += int(disagree)
+        record_decision(conn, target, view.segment_id, proposal, codebook_id=codebook,
+                        source="reconcile")
+        report.codings += len(proposal)
+        conn.execute(delete(D).where(and_(D.c.coder_id == target,
+                                          D.c.segment_id == view.segment_id)))
+        rows = [{"coder_id": target, "segment_id": view.segment_id, "code_key": key,
+                 "applied": key in proposal, "rule": rule, "settled_by": settled_by,
+                 "sources": json.dumps({c: int(key in s) for c, s in view.codes.items()}),
+                 "decided_at": _now()} for key in sorted(union | proposal)]
+        if rows:
+            conn.execute(insert(D), rows)
+    return report
+
+
+def _now():
+    from coder.db.models import utcnow
+
+    return utcnow()
