@@ -20,6 +20,14 @@ demo: $(STAMP)
 	rm -rf $(OUT) && mkdir -p $(OUT)
 	$(BIN)/coder import transcripts --meta transcripts/participants.csv
 	$(BIN)/coder transcripts list
+	$(BIN)/coder codebook load codebooks/csto-2022.yaml
+	$(BIN)/coder codings import codings/alice.csv --coder alice
+	$(BIN)/coder codings import codings/bob.csv --coder bob
+	$(BIN)/coder codings import codings/carol.csv --coder carol
+	$(BIN)/coder status
+	$(BIN)/coder agreement --bootstrap 1000
+	$(BIN)/coder agreement --format json -o $(OUT)/agreement.json
+	$(BIN)/coder reconcile --coders alice,bob,carol --rule majority --as consensus
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -n 2 -p no:cacheprovider

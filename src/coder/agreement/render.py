@@ -28,10 +28,9 @@ def key_rows(report: dict, per_key: dict, overall: dict, group: str | None = Non
         rows.append(prefix + [key, s["krippendorff_alpha"], _ci(s), s["fleiss_kappa"],
                               s["gwet_ac1"], s["brennan_prediger"], s["percent_agreement"],
                               s["n_units"]])
-    rows.append(prefix + ["overall (pooled)", overall["krippendorff_alpha"], "", None, None,
-                          None, None, None])
-    rows.append(prefix + ["mean of alphas", overall["mean_alpha"], "", None, None, None, None,
-                          None])
+    blank = [""] * 6
+    rows.append(prefix + ["overall (pooled)", overall["krippendorff_alpha"], *blank])
+    rows.append(prefix + ["mean of alphas", overall["mean_alpha"], *blank])
     return rows
 
 
@@ -64,7 +63,7 @@ def _rich(report: dict, level: str, label: str) -> None:
 
     def table_for(per_key: dict, overall: dict, title: str) -> Table:
         t = Table(title=title, title_justify="left")
-        t.add_column(label)
+        t.add_column(label, no_wrap=True)
         for h in HEADERS:
             t.add_column(h, justify="right")
         for key, s in per_key.items():

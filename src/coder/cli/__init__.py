@@ -81,11 +81,9 @@ def _root(
 
 
 def _register() -> None:
-    from coder.cli import agreement, codings, project, transcripts
+    from coder.cli import agreement, code, codebook, codings, project, transcripts
 
-    modules = [project, transcripts, codings, agreement]
-    modules.append(__import__("coder.cli.codebook", fromlist=["register"]))
-    for module in modules:
+    for module in (project, transcripts, codebook, code, codings, agreement):
         module.register(app)
 
 

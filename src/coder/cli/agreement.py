@@ -40,7 +40,7 @@ def agreement(
     output: OutputOption = None,
     db: DbOption = None,
 ) -> None:
-    """Inter-coder agreement per theme, per pair, overall and per group (SPEC §6).
+    """Inter-coder agreement per theme, per pair, overall and per group.
 
     Krippendorff's alpha is coloured against Krippendorff's thresholds: >= .800 reliable,
     >= .667 tentative conclusions only, below that unreliable.
@@ -80,8 +80,10 @@ def disagreements(
     output: OutputOption = None,
     db: DbOption = None,
 ) -> None:
-    """The segments where coders differ, with text, each coder's codes and memos — the agenda
-    of a reconciliation meeting."""
+    """The segments where coders differ, with each coder's codes and memos.
+
+    The agenda of a reconciliation meeting: text, codes and memos side by side.
+    """
     from coder.cli.common import open_project
     from coder.coding.consensus import disagreements as find
     from coder.render import render_rows
@@ -118,8 +120,10 @@ def reconcile(
         "default: your login name).")] = None,
     db: DbOption = None,
 ) -> None:
-    """Build the consensus coder from several coders; every decision records who settled it,
-    under which rule, and each coder's value."""
+    """Build the consensus coder from several coders.
+
+    Every decision records who settled it, under which rule, and each coder's value.
+    """
     from coder.cli.common import open_project
     from coder.coding.consensus import reconcile as run
 

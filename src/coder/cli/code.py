@@ -1,0 +1,192 @@
+"""``coder code``: the interactive coding session in the terminal.
+
+The session itself (:mod:`coder.coding.session`) is a state machine fed with input lines;
+this module reads the lines and draws what it answers with rich.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console, Group
+from rich.rule import Rule
+from rich.text import Text
+
+from coder.cli.common import DbOption, open_project, out
+
+CONTEXT_CHARS = 400  # the previous turn is shown up to this many characters (its end)
+
+
+def code(
+    coder: Annotated[str, typer.Option(
+        "--coder", "-c", metavar="NAME", help="Who is coding, e.g. alice (created with their "
+        "first decision).", show_default=False)],
+    transcript: Annotated[Optional[str], typer.Option(
+        "--transcript", "-t", metavar="ID", help="Only this transcript's segments.")] = None,
+    theme: Annotated[Optional[str], typer.Option(
+        "--theme", metavar="KEY", help="Offer only this theme's codes. Meant for a first "
+        "pass: a decision still marks the segment as reviewed for EVERY theme (for agreement "
+        "the other themes then count as not applied unless the segment has them), and later "
+        "sessions, with or without --theme, do not offer it again. Codes of other themes "
+        "already on a segment are kept.")] = None,
+    db: DbOption = None,
+) -> None:
+    """Code participant segments one by one: toggle codes, Enter saves.
+
+    Walks the participant segments the coder has not reviewed yet (by
+    transcript id, then segment number) and shows each with the previous turn,
+    the transcript's attributes, the numbered codebook and any auto:model
+    suggestions. Every decision is saved at once; the next session resumes at
+    the first unreviewed segment. A stray Enter never saves anything: with no
+    code selected, use - to record "reviewed, no code".
+
+    Commands (type, then Enter):
+      3 | 3 7 | csto.rapid   toggle codes by number or key prefix (a prefix of
+                             each part of the full key, or of its last part)
+      Enter                  save the selection and go on
+      - | 0 | n              save "reviewed, no code" and go on
+      m TEXT                 memo, saved with the decision (m alone clears it)
+      b | f                  previous / next participant segment (its saved
+                             decision is the selection: change it, Enter)
+      s                      skip: leave the segment as it is
+      j N | j ID:N | j ID    jump to segment N of this transcript / of
+                             transcript ID / to ID's first unreviewed segment
+      d KEY | ? KEY          a code's definition, criteria and examples
+      h | ?                  help
+      q | Ctrl-D | Ctrl-C    quit: saved decisions stay, an unsaved selection
+                             is dropped (exit code 0; 130 after Ctrl-C)
+    """
+    from coder.coding.session import CodingSession
+
+    session = CodingSession.open(open_project(db), coder, transcript=transcript, theme=theme)
+    if session.current is None:
+        return out.print(session.finished_text(), highlight=False, markup=False)
+    draw_segment(out, session)
+    while True:
+        try:
+            line = out.input("[bold]> [/bold]")
+        except EOFError:  # Ctrl-D or the end of piped input
+            line = "q"
+        step = session.handle(line)
+        draw_step(out, session, step)
+        if step.end:
+            return
+
+
+# ---------------------------------------------------------------------------- drawing
+
+def draw_step(console: Console, session, step) -> None:
+    """Draw the answer to one input line."""
+    from coder.coding.session import HELP
+
+    for note in step.notes:
+        console.print(note, style="yellow", highlight=False, markup=False)
+    if step.help:
+        console.print(HELP, highlight=False, markup=False)
+    if step.code is not None:
+        draw_code(console, step.code)
+    if step.moved:
+        draw_segment(console, session)
+    elif step.selection:
+        draw_selection(console, session)
+
+
+def draw_segment(console: Console, session) -> None:
+    """The current segment with its context, the codebook, the selection and the key line.
+
+    Built as plain :class:`~rich.text.Text` (no markup parsing) and printed at once: one
+    ``print`` per segment keeps drawing well inside the per-decision budget (SPEC §10).
+    """
+    from coder.coding.session import KEY_LINE
+
+    view = session.current
+    turn = view.turn
+    done, total = session.progress
+    percent = f" ({100 * done // total}%)" if total else ""
+    title = Text.assemble((view.transcript, "bold"), f" · segment {turn.n}"
+                          f"{_span(turn.start, turn.end)} · {session.coder} {done}/{total} "
+                          f"reviewed{percent}")
+    parts: list = [Rule(title, style="dim")]
+    if view.attributes:
+        parts.append(Text("  ".join(f"{k}={v}" for k, v in sorted(view.attributes.items())),
+                          style="dim"))
+    if view.previous is not None:
+        prev = view.previous.text
+        if len(prev) > CONTEXT_CHARS:
+            prev = "…" + prev[-CONTEXT_CHARS:]
+        parts.append(Text(f"{view.previous.speaker} ({view.previous.n}): {prev}", style="dim"))
+    parts.append(Text.assemble((f"{turn.speaker} ({turn.n}):", "bold"), " ", turn.text))
+    if view.suggestions:
+        hints = " · ".join(f"{_number(session, key)}{key} {p:.2f}"
+                           for key, p in view.suggestions[:6])
+        parts.append(Text(f"model suggests: {hints}", style="cyan"))
+    parts.extend(code_lines(session))
+    if view.stored is not None:
+        codes = ", ".join(sorted(view.stored[0])) or "no code"
+        memo = f" · memo: {view.stored[1]}" if view.stored[1] else ""
+        parts.append(Text(f"saved: {codes}{memo}", style="green"))
+    parts.append(selection_line(session))
+    parts.append(Text(KEY_LINE, style="dim"))
+    console.print(Group(*parts))
+
+
+def code_lines(session) -> list[Text]:
+    """One line per theme: ``1 theme: 2 .sub 3 .sub``; selected codes marked ``*``, reversed."""
+    lines: list[Text] = []
+    for option in session.codes:
+        if option.depth == 0 or not lines:
+            lines.append(Text())
+        line = lines[-1]
+        chosen = option.key in session.selection
+        name = option.key if option.depth == 0 else "." * option.depth + option.short
+        line.append(" " if line else "")
+        line.append(str(option.number), style="bold reverse" if chosen else "bold")
+        line.append(("*" if chosen else " ") + name + (":" if option.depth == 0 else ""),
+                    style="reverse" if chosen else None)
+    return lines
+
+
+def draw_selection(console: Console, session) -> None:
+    console.print(selection_line(session))
+
+
+def selection_line(session) -> Text:
+    chosen = ", ".join(f"{c.number} {c.key}" for c in session.selected()) or "nothing"
+    parts = [f"selected: {chosen}"]
+    if session.kept:
+        parts.append(f"kept: {', '.join(session.kept)}")
+    if session.memo:
+        parts.append(f"memo: {session.memo}")
+    return Text(" · ".join(parts), style="bold")
+
+
+def draw_code(console: Console, option) -> None:
+    console.print(Text.assemble((f"{option.number} {option.key}", "bold"),
+                                f" — {option.label}"))
+    if option.definition:
+        console.print(option.definition, highlight=False, markup=False)
+    for title, items in (("include", option.include), ("exclude", option.exclude),
+                         ("examples", option.examples)):
+        for item in items:
+            console.print(f"  {title}: {item}", highlight=False, markup=False)
+
+
+def _number(session, key: str) -> str:
+    option = session.code(key)
+    return f"{option.number} " if option else ""
+
+
+def _span(start: float | None, end: float | None) -> str:
+    if start is None:
+        return ""
+    return f" [{_clock(start)}–{_clock(end)}]" if end is not None else f" [{_clock(start)}]"
+
+
+def _clock(seconds: float) -> str:
+    s = int(seconds)
+    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
+
+
+def register(app: typer.Typer) -> None:
+    app.command("code")(code)
