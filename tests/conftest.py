@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -58,3 +59,63 @@ def dump_db(path: Path) -> str:
         return "\n".join(con.iterdump())
     finally:
         con.close()
+
+
+PG_ADMIN = os.environ.get("CODER_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture
+def pg_url():
+    """A fresh, empty PostgreSQL database for one test (dropped afterwards)."""
+    import uuid
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    admin_url = make_url(PG_ADMIN).set(drivername="postgresql+psycopg")
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    name = f"coder_t_{uuid.uuid4().hex[:12]}"
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # a missing server is a failure, never a skip
+        pytest.fail(f"PostgreSQL is needed for team-mode tests ({PG_ADMIN}): {exc}. "
+                    "`make test` starts it via scripts/ensure-postgres; or set CODER_TEST_PG.")
+    url = admin_url.set(database=name).render_as_string(hide_password=False)
+    yield url.replace("postgresql+psycopg://", "postgresql://")
+    with admin.connect() as conn:
+        conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                          "WHERE datname = :n AND pid <> pg_backend_pid()"), {"n": name})
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend_url(request, tmp_path):
+    """The project database URL on each back end in turn."""
+    if request.param == "sqlite":
+        return str(tmp_path / "backend.db")
+    return request.getfixturevalue("pg_url")
+
+
+def dump_url(url: str) -> dict:
+    """Every table's rows (sorted, ids and timestamps included) through SQLAlchemy, any back end."""
+    from datetime import datetime
+
+    from sqlalchemy import MetaData, create_engine, select
+
+    from coder.db.engine import resolve_url
+
+    engine = create_engine(resolve_url(url))
+    md = MetaData()
+    md.reflect(engine)
+    out = {}
+    with engine.connect() as conn:
+        for name, table in sorted(md.tables.items()):
+            rows = []
+            for row in conn.execute(select(table)):
+                rows.append(tuple(v.replace(tzinfo=None).isoformat() if isinstance(v, datetime)
+                                  else v for v in row))
+            out[name] = sorted(rows, key=repr)
+    engine.dispose()
+    return out

@@ -111,8 +111,8 @@ def reconcile(
         show_default=False)],
     rule: Annotated[str, typer.Option(
         "--rule", help="majority: codes applied by more than half of the coders; unanimous: "
-        "by all; interactive: you settle each disagreement (agreed segments are taken as "
-        "they are).")] = "majority",
+        "by all; interactive: you settle each disagreement not settled before (agreed "
+        "segments are taken as they are; each answer is saved at once).")] = "majority",
     as_name: Annotated[str, typer.Option(
         "--as", metavar="NAME", help="Name of the consensus coder.")] = "consensus",
     settled_by: Annotated[Optional[str], typer.Option(
@@ -127,11 +127,11 @@ def reconcile(
     from coder.cli.common import open_project
     from coder.coding.consensus import reconcile as run
 
-    project = open_project(db)
     choose = _interactive_choice if rule == "interactive" else None
-    with project.write() as conn:
-        report = run(conn, _split(coders) or [], rule=rule, as_name=as_name,
-                     settled_by=settled_by, choose=choose)
+    report = run(open_project(db), _split(coders) or [], rule=rule, as_name=as_name,
+                 settled_by=settled_by, choose=choose)
+    for conflict in report.conflicts:
+        warn(conflict)
     message(f"{report.consensus}: {report.segments} segments written under the {report.rule} "
             f"rule, {report.settled} disagreements settled, {report.codings} codings"
             + (f", {report.skipped} left for later" if report.skipped else ""))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 from coder.cli.common import DbOption, message, open_project
@@ -25,6 +27,20 @@ def migrate(db: DbOption = None) -> None:
     engine = make_engine(resolve_url(db))
     names = run(engine)
     message("applied: " + ", ".join(names) if names else "the schema is up to date")
+
+
+@db_app.command("copy")
+def copy(
+    source: Annotated[str, typer.Argument(metavar="SRC", help="Project to copy: a path or URL.")],
+    dest: Annotated[str, typer.Argument(metavar="DEST", help="New, empty project: a path or "
+                                        "URL, e.g. postgresql://user@server/study.")],
+) -> None:
+    """Copy a whole project to another database, e.g. a SQLite file to the team's PostgreSQL
+    server and back. The destination must be empty."""
+    from coder.db.copy import copy_project
+
+    counts = copy_project(source, dest)
+    message("copied " + ", ".join(f"{n} {t}" for t, n in counts.items() if n))
 
 
 def register(app: typer.Typer) -> None:

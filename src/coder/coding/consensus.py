@@ -18,7 +18,7 @@ from sqlalchemy import and_, delete, insert, select
 from coder.coding.store import (
     K, R, S, code_keys, coder_id, current_codebook_id, get_or_create_coder, record_decision,
 )
-from coder.db.models import Decision
+from coder.db.models import Decision, utcnow
 from coder.errors import CoderError
 
 RULES = ("majority", "unanimous", "interactive")
@@ -117,18 +117,21 @@ class ReconcileReport:
     settled: int = 0        # segments where coders disagreed and a decision was taken
     skipped: int = 0
     codings: int = 0
+    conflicts: list[str] = field(default_factory=list)
 
 
-def reconcile(conn, coders: list[str], *, rule: str = "majority", as_name: str = "consensus",
-              settled_by: str | None = None,
+def reconcile(project, coders: list[str], *, rule: str = "majority",
+              as_name: str = "consensus", settled_by: str | None = None,
               choose: Callable[[SegmentView, set[str], list[str]], set[str] | None] | None
-              = None
-              ) -> ReconcileReport:
+              = None) -> ReconcileReport:
     """Write the consensus coder ``as_name`` from ``coders`` under ``rule``.
 
-    ``choose(view, proposal, keys)`` is asked for every disagreement under the interactive rule;
-    it returns the codes to apply (a subset of ``keys``), None to leave the segment for later,
-    or raises :class:`StopReconcile` to end the walk.
+    Under majority and unanimous rules everything is written in one transaction. Under the
+    interactive rule, agreed segments are written first; then ``choose(view, proposal, keys)``
+    is asked for every disagreement not settled yet — it returns the codes to apply (a subset
+    of ``keys``), None to leave the segment for later, or raises :class:`StopReconcile` — and
+    each answer is committed at once. When somebody else settled the same segment after this
+    walk began, the answer is not saved and the conflict is reported instead.
     """
     if rule not in RULES:
         raise CoderError(f"unknown rule {rule!r} — use one of {', '.join(RULES)}")
@@ -137,44 +140,74 @@ def reconcile(conn, coders: list[str], *, rule: str = "majority", as_name: str =
     if as_name in coders:
         raise CoderError(f"--as {as_name} is one of the coders being reconciled — choose another "
                          "name for the consensus, e.g. --as consensus")
+    if rule == "interactive" and choose is None:
+        raise CoderError("the interactive rule needs a terminal")
     settled_by = settled_by or getpass.getuser()
-    target = get_or_create_coder(conn, as_name, kind="consensus")
-    codebook = current_codebook_id(conn)
     report = ReconcileReport(consensus=as_name, rule=rule)
-    D = Decision.__table__
-    keys = code_keys(conn)
-    for view in segment_views(conn, coders):
-        proposal = majority(view, unanimous=(rule == "unanimous"))
-        union = set().union(*view.codes.values())
-        disagree = any(s != union for s in view.codes.values())
-        if rule == "interactive" and disagree:
-            if choose is None:
-                raise CoderError("the interactive rule needs a terminal")
-            try:
-                picked = choose(view, proposal, keys)
-            except StopReconcile:
-                break
-            if picked is None:
-                report.skipped += 1
+    started = utcnow()
+    with project.write() as conn:
+        target = get_or_create_coder(conn, as_name, kind="consensus")
+        codebook = current_codebook_id(conn)
+        keys = code_keys(conn)
+        views = segment_views(conn, coders)
+        done = set(conn.execute(select(Decision.__table__.c.segment_id).where(
+            Decision.__table__.c.coder_id == target)).scalars())
+        disputed = []
+        for view in views:
+            union = set().union(*view.codes.values())
+            disagree = any(s != union for s in view.codes.values())
+            if rule == "interactive" and disagree:
+                if view.segment_id not in done:
+                    disputed.append(view)
                 continue
-            proposal = set(picked)
+            proposal = majority(view, unanimous=(rule == "unanimous"))
+            _settle(conn, target, view, proposal, rule, settled_by, codebook)
+            report.segments += 1
+            report.settled += int(disagree)
+            report.codings += len(proposal)
+    for view in disputed:
+        try:
+            picked = choose(view, majority(view), keys)
+        except StopReconcile:
+            break
+        if picked is None:
+            report.skipped += 1
+            continue
+        with project.write() as conn:
+            other = _settled_meanwhile(conn, target, view.segment_id, started, settled_by)
+            if other:
+                report.conflicts.append(
+                    f"{view.transcript} #{view.n} was settled by {other} while you were "
+                    "deciding — your choice was not saved; see coder disagreements")
+                continue
+            _settle(conn, target, view, set(picked), rule, settled_by, codebook)
         report.segments += 1
-        report.settled += int(disagree)
-        record_decision(conn, target, view.segment_id, proposal, codebook_id=codebook,
-                        source="reconcile")
-        report.codings += len(proposal)
-        conn.execute(delete(D).where(and_(D.c.coder_id == target,
-                                          D.c.segment_id == view.segment_id)))
-        rows = [{"coder_id": target, "segment_id": view.segment_id, "code_key": key,
-                 "applied": key in proposal, "rule": rule, "settled_by": settled_by,
-                 "sources": json.dumps({c: int(key in s) for c, s in view.codes.items()}),
-                 "decided_at": _now()} for key in sorted(union | proposal)]
-        if rows:
-            conn.execute(insert(D), rows)
+        report.settled += 1
+        report.codings += len(picked)
     return report
 
 
-def _now():
-    from coder.db.models import utcnow
+def _settled_meanwhile(conn, target: int, segment: int, since, me: str) -> str | None:
+    D = Decision.__table__
+    row = conn.execute(select(D.c.settled_by).where(and_(
+        D.c.coder_id == target, D.c.segment_id == segment, D.c.decided_at >= since,
+        D.c.settled_by != me)).limit(1)).first()
+    return row[0] if row else None
 
-    return utcnow()
+
+def _settle(conn, target: int, view: SegmentView, codes: set[str], rule: str,
+            settled_by: str, codebook: int | None) -> None:
+    """Store the consensus decision on one segment and how it was reached."""
+    D = Decision.__table__
+    record_decision(conn, target, view.segment_id, codes, codebook_id=codebook,
+                    source="reconcile")
+    conn.execute(delete(D).where(and_(D.c.coder_id == target,
+                                      D.c.segment_id == view.segment_id)))
+    union = set().union(*view.codes.values())
+    now = utcnow()
+    rows = [{"coder_id": target, "segment_id": view.segment_id, "code_key": key,
+             "applied": key in codes, "rule": rule, "settled_by": settled_by,
+             "sources": json.dumps({c: int(key in s) for c, s in view.codes.items()}),
+             "decided_at": now} for key in sorted(union | codes)]
+    if rows:
+        conn.execute(insert(D), rows)

@@ -11,9 +11,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from sqlalchemy import and_, delete, insert, select, update
+from sqlalchemy import and_, delete, select, update
 from sqlalchemy.engine import Connection
 
+from coder.db.engine import insert_ignore
 from coder.db.models import Code, Codebook, Coder, Coding, Review, Segment, utcnow
 from coder.errors import CoderError, NotFoundError
 
@@ -46,8 +47,10 @@ def get_or_create_coder(conn: Connection, name: str, kind: str | None = None) ->
     row = conn.execute(select(C.c.id).where(C.c.name == name)).first()
     if row:
         return row[0]
-    return conn.execute(insert(C).values(name=name, kind=kind or coder_kind(name),
-                                         created_at=utcnow())).inserted_primary_key[0]
+    # another process may create the same coder at the same moment: insert-or-ignore, re-read
+    insert_ignore(conn, C, [{"name": name, "kind": kind or coder_kind(name),
+                             "created_at": utcnow()}])
+    return conn.execute(select(C.c.id).where(C.c.name == name)).scalar_one()
 
 
 def coder_id(conn: Connection, name: str) -> int:
@@ -90,10 +93,9 @@ def record_decision(conn: Connection, coder: int, segment: int, codes: Iterable[
         conn.execute(delete(K).where(and_(K.c.coder_id == coder, K.c.segment_id == segment,
                                           K.c.code_key.in_(sorted(have - wanted)))))
     now = utcnow()
-    if wanted - have:
-        conn.execute(insert(K), [{"coder_id": coder, "segment_id": segment, "code_key": key,
-                                  "codebook_id": codebook_id, "memo": None, "created_at": now}
-                                 for key in sorted(wanted - have)])
+    insert_ignore(conn, K, [{"coder_id": coder, "segment_id": segment, "code_key": key,
+                             "codebook_id": codebook_id, "memo": None, "created_at": now}
+                            for key in sorted(wanted - have)])
     mark_reviewed(conn, coder, [segment], source=source, memo=memo, overwrite_memo=True)
 
 
@@ -109,10 +111,8 @@ def mark_reviewed(conn: Connection, coder: int, segments: Iterable[int], *,
         done |= set(conn.execute(select(R.c.segment_id).where(
             and_(R.c.coder_id == coder, R.c.segment_id.in_(chunk)))).scalars())
     now = utcnow()
-    new = [{"coder_id": coder, "segment_id": s, "memo": memo, "source": source,
-            "reviewed_at": now} for s in segments if s not in done]
-    if new:
-        conn.execute(insert(R), new)
+    insert_ignore(conn, R, [{"coder_id": coder, "segment_id": s, "memo": memo, "source": source,
+                             "reviewed_at": now} for s in segments if s not in done])
     if overwrite_memo and done:
         conn.execute(update(R).where(and_(R.c.coder_id == coder, R.c.segment_id.in_(done)))
                      .values(memo=memo, reviewed_at=now))

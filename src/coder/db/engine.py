@@ -129,3 +129,20 @@ def open_project(db: str | None = None, *, create: bool = False) -> Project:
                          f"project ({type(exc).__name__}: {str(exc).splitlines()[0]}) — check "
                          "the path or URL and that the server is running") from exc
     return Project(url=url, engine=engine)
+
+
+def insert_ignore(conn: Connection, table, rows: list[dict]) -> None:
+    """INSERT rows, skipping those that collide with an existing key (``ON CONFLICT DO
+    NOTHING`` on SQLite and PostgreSQL), so concurrent writers never fail on a duplicate."""
+    if not rows:
+        return
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif conn.dialect.name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:  # pragma: no cover - other back ends fall back to a plain insert
+        from sqlalchemy import insert
+
+        conn.execute(insert(table), rows)
+        return
+    conn.execute(insert(table).on_conflict_do_nothing(), rows)

@@ -127,6 +127,23 @@ def migrate(engine: Engine) -> list[str]:
     todo = pending(engine)
     if not todo:
         return []
+    if engine.dialect.name == "postgresql":
+        # several coders may open a fresh team database at once: one migrates, others wait
+        with engine.connect() as lock:
+            lock.exec_driver_sql("SELECT pg_advisory_lock(735102)")
+            try:
+                return _apply(engine, pending(engine))
+            finally:
+                lock.exec_driver_sql("SELECT pg_advisory_unlock(735102)")
+                lock.commit()
+    return _apply(engine, todo)
+
+
+def _apply(engine: Engine, todo) -> list[str]:
+    from coder.db.models import utcnow
+
+    if not todo:
+        return []
     _ensure_table(engine)
     names = []
     for version, fn in todo:
