@@ -148,6 +148,11 @@ def test_undefined_alpha_is_null_with_a_reason(cli, tmp_path):
     report = json.loads(cli("agreement", "--format", "json").stdout)
     never = report["themes"]["power_transfer"]
     assert never["krippendorff_alpha"] is None and "no coder applied it" in never["reason"]
+    # chance-corrected statistics are undefined with one category: null, never 1.0
+    assert never["fleiss_kappa"] is None and never["gwet_ac1"] is None
+    assert never["brennan_prediger"] is None
+    assert never["pairs"]["alice~bob"]["cohen_kappa"] is None
+    assert never["percent_agreement"] == 1.0  # they did agree on every unit
     always = report["themes"]["reforms"]
     assert always["krippendorff_alpha"] is None and "every coder applied it" in always["reason"]
     table = cli("agreement")

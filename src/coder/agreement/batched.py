@@ -16,26 +16,35 @@ import numpy as np
 from coder.agreement.encoding import AgreementInputError
 
 
-def _binary_counts(values) -> tuple[np.ndarray, np.ndarray]:
-    """(a, m): number of 1s and of ratings per code and unit, each codes × units."""
+def _unit_histogram(values) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """How many units of each code have a ones and b zeros: (H, a, b).
+
+    H is codes × (R+1)² with cell a·(R+1) + b; ``a`` and ``b`` give each cell's counts. Built
+    with two comparisons over the array, a sum over the (few) coders and one ``bincount``.
+    """
     v = np.asarray(values, dtype=float)
     if v.ndim != 3:
         raise AgreementInputError(
             f"expected a codes × units × coders array (3 dimensions), got {v.ndim}")
-    c, n, r = v.shape
-    ones = np.zeros((c, n), dtype=np.int32)
-    rated = np.zeros((c, n), dtype=np.int32)
-    for j in range(r):  # a loop over the (few) coders, not the units
-        col = v[..., j]
-        is_one = col == 1.0
-        ones += is_one
-        rated += is_one
-        rated += col == 0.0
-    if int(rated.sum()) != v.size - int(np.isnan(v).sum()):
+    n_codes, n_units, n_coders = v.shape
+    base = n_coders + 1
+    cells = base * base
+    small = np.int8 if cells <= 127 else np.int16 if cells <= 32767 else np.int64
+    one = (v == 1.0).astype(small)
+    one *= base
+    one += v == 0.0  # per rating: base for a 1, 1 for a 0, 0 for missing
+    cell = np.zeros((n_codes, n_units), dtype=np.int64)
+    for j in range(n_coders):  # a loop over the coders, not the units
+        cell += one[..., j]
+    cell += (np.arange(n_codes, dtype=np.int64) * cells)[:, None]
+    hist = np.bincount(cell.ravel(), minlength=n_codes * cells).reshape(n_codes, cells)
+    a, b = np.divmod(np.arange(cells), base)
+    rated = hist @ (a + b)
+    if int(rated.sum()) != v.size - int(np.count_nonzero(np.isnan(v))):
         raise AgreementInputError(
             "binary statistics need 0, 1 or NaN entries — use the scalar functions for other "
             "categories")
-    return ones, rated
+    return hist.astype(float), a.astype(float), b.astype(float)
 
 
 def _safe_div(num, den):
@@ -44,16 +53,14 @@ def _safe_div(num, den):
     return np.divide(num, den, out=np.full(np.broadcast(num, den).shape, np.nan), where=den != 0)
 
 
-def _alpha(ones: np.ndarray, rated: np.ndarray) -> np.ndarray:
-    pairable = rated >= 2
-    a = np.where(pairable, ones, 0).astype(float)
-    m = np.where(pairable, rated, 0).astype(float)
-    b = m - a
-    n = m.sum(axis=1)
-    n1 = a.sum(axis=1)
+def _alpha(hist: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    m = a + b
+    pairable = m >= 2
+    n = hist @ np.where(pairable, m, 0.0)
+    n1 = hist @ np.where(pairable, a, 0.0)
     n0 = n - n1
     # Σ_{c≠k} o_ck = Σ_u 2 a_u b_u / (m_u − 1); Σ_{c≠k} n_c n_k = 2 n_0 n_1
-    observed = (2.0 * a * b / np.maximum(m - 1.0, 1.0)).sum(axis=1)
+    observed = hist @ np.where(pairable, 2.0 * a * b / np.maximum(m - 1.0, 1.0), 0.0)
     expected = 2.0 * n0 * n1
     alpha = 1.0 - (n - 1.0) * _safe_div(observed, expected)
     alpha[(n < 2) | ~(expected > 0)] = np.nan
@@ -70,8 +77,7 @@ def binary_alpha_many(values: np.ndarray) -> np.ndarray:
 
     (Krippendorff 2011, the coincidence matrix of binary data). NaN where undefined.
     """
-    ones, rated = _binary_counts(values)
-    return _alpha(ones, rated)
+    return _alpha(*_unit_histogram(values))
 
 
 def binary_stats_many(values: np.ndarray, categories=None) -> dict[str, np.ndarray]:
@@ -90,20 +96,17 @@ def binary_stats_many(values: np.ndarray, categories=None) -> dict[str, np.ndarr
     """
     if categories is not None and sorted(float(c) for c in categories) != [0.0, 1.0]:
         raise AgreementInputError("binary statistics take categories=(0, 1) or None")
-    ones, rated = _binary_counts(values)
-    a = ones.astype(float)
-    m = rated.astype(float)
-    b = m - a
-    two = rated >= 2
-    n_units = two.sum(axis=1)
-    pair_agree = np.where(two, (a * (a - 1.0) + b * (b - 1.0)) / np.maximum(m * (m - 1.0), 1.0),
-                          0.0)
-    pa = _safe_div(pair_agree.sum(axis=1), n_units)
-    one = rated >= 1
-    pi1 = _safe_div(np.where(one, a / np.maximum(m, 1.0), 0.0).sum(axis=1), one.sum(axis=1))
+    hist, a, b = _unit_histogram(values)
+    m = a + b
+    two = m >= 2
+    n_units = hist @ two
+    pa = _safe_div(hist @ np.where(two, (a * (a - 1.0) + b * (b - 1.0))
+                                   / np.maximum(m * (m - 1.0), 1.0), 0.0), n_units)
+    rated = m >= 1
+    pi1 = _safe_div(hist @ np.where(rated, a / np.maximum(m, 1.0), 0.0), hist @ rated)
     pi0 = 1.0 - pi1
     if categories is None:
-        q = (a.sum(axis=1) > 0).astype(int) + (b.sum(axis=1) > 0)
+        q = (hist @ a > 0).astype(int) + (hist @ b > 0)
     else:
         q = np.full(len(pa), 2)
 
@@ -119,10 +122,10 @@ def binary_stats_many(values: np.ndarray, categories=None) -> dict[str, np.ndarr
     if categories is None:
         fleiss[~q2] = np.nan  # a single observed category: p_e = 1 (guard against rounding)
     return {
-        "krippendorff_alpha": _alpha(ones, rated),
+        "krippendorff_alpha": _alpha(hist, a, b),
         "fleiss_kappa": fleiss,
         "gwet_ac1": ac1,
         "brennan_prediger": bp,
         "percent_agreement": pa,
-        "n_units": n_units,
+        "n_units": n_units.astype(np.int64),
     }

@@ -11,11 +11,14 @@ variation of D_e; Hughes [3] shows that the resulting intervals miss their nomin
 Resampling whole units respects the design — units are what the study sampled, coders rate
 them jointly — and is the standard nonparametric bootstrap for clustered data.
 
-Vectorized: units with the same category counts contribute the same coincidences, so a resample
-is described by how many times each distinct count *pattern* was drawn (a multinomial draw over
-patterns, or a draw of unit indices when patterns are many). α of every resample then follows
-from a matrix product of those pattern frequencies with per-pattern sums; there is no loop over
-units, only over chunks of resamples to bound memory.
+Vectorized — no loop over units, only over chunks of resamples to bound memory:
+
+* few distinct units (binary codes with 3 coders give at most 9 kinds of unit): a resample is a
+  multinomial draw of how often each kind occurs, and its sums are matrix products;
+* interval data with many distinct values: a resample is the vector of how often each unit was
+  drawn; D_o and D_e need only per-unit sums (Σ o δ², m, Σx, Σx²), so all is one product;
+* otherwise unit indices are drawn, and the category totals of a chunk of resamples come from one
+  ``bincount`` (cost resamples × units × coders).
 
 References
 ----------
@@ -37,7 +40,7 @@ from coder.agreement.encoding import AgreementInputError, encode
 from coder.agreement.kernels import alpha_from_parts, krippendorff_parts, unit_disagreement
 from coder.agreement.weights import check_level, expected_disagreement, ordinal_positions
 
-_CELLS = 4_000_000  # array cells (resamples × groups × coders) held in memory at once
+_CELLS = 2_000_000  # array cells (resamples × units × coders) held in memory at once
 _FEW_GROUPS = 64    # up to this many distinct units: draw a multinomial over them
 
 
@@ -63,35 +66,19 @@ def krippendorff_alpha_ci(data, level: str = "nominal", n_boot: int = 1000, ci: 
 
     k = enc.k
     rated = (enc.codes < k).sum(axis=1)
-    units = np.sort(enc.codes[rated >= 2], axis=1)  # a unit is its multiset of values
-    groups, inverse, freq = np.unique(units, axis=0, return_inverse=True, return_counts=True)
-    inverse = inverse.ravel()
-    n_units, n_coders = units.shape
-    n_groups = groups.shape[0]
-    m = (groups < k).sum(axis=1).astype(float)
+    units = enc.codes[rated >= 2]
+    m = rated[rated >= 2].astype(float)
     fixed = None if level == "ordinal" else \
-        unit_disagreement(groups, m, k, level, enc.scores, None)
-    group_totals = None
-    if n_groups * (k + 1) <= _CELLS:
-        flat = groups + (np.arange(n_groups) * (k + 1))[:, None]
-        group_totals = np.bincount(flat.ravel(), minlength=n_groups * (k + 1))
-        group_totals = group_totals.reshape(n_groups, k + 1)[:, :k].astype(float)
-
+        unit_disagreement(units, m, k, level, enc.scores, None)  # Σ_ck o_uck δ² per unit
     rng = np.random.default_rng(seed)
-    few = n_groups <= _FEW_GROUPS
-    per_resample = n_groups * n_coders + (0 if few else n_units)
-    chunk = max(1, min(n_boot, _CELLS // per_resample))
-    alphas = np.empty(n_boot)
-    for start in range(0, n_boot, chunk):  # chunks of resamples, bounded memory
-        b = min(chunk, n_boot - start)
-        if few:
-            draws = rng.multinomial(n_units, freq / n_units, size=b)
-        else:
-            picked = inverse[rng.integers(0, n_units, size=(b, n_units))]
-            picked += (np.arange(b) * n_groups)[:, None]
-            draws = np.bincount(picked.ravel(), minlength=b * n_groups).reshape(b, n_groups)
-        alphas[start:start + b] = _resampled_alpha(draws.astype(float), groups, m, k, level,
-                                                   enc.scores, fixed, group_totals)
+    groups = _distinct_units(units, k)
+    if groups is not None and len(groups[0]) <= _FEW_GROUPS:
+        resamples = _resample_groups(rng, n_boot, units, m, fixed, k, *groups)
+    elif level == "interval":
+        resamples = _resample_moments(rng, n_boot, units, m, fixed, k, enc.scores)
+    else:
+        resamples = _resample_units(rng, n_boot, units, m, fixed, k)
+    alphas = np.concatenate([_alphas(level, enc.scores, *parts) for parts in resamples])
     kept = alphas[~np.isnan(alphas)]
     if kept.size == 0:
         return (float("nan"), float("nan"))
@@ -100,33 +87,102 @@ def krippendorff_alpha_ci(data, level: str = "nominal", n_boot: int = 1000, ci: 
     return (float(low), float(high))
 
 
-def _resampled_alpha(draws, groups, m, k, level, scores, fixed, group_totals) -> np.ndarray:
-    """α of each resample; row b of ``draws`` says how often each distinct unit was drawn.
+def _distinct_units(units: np.ndarray, k: int):
+    """(first index, frequency) of each distinct multiset of values, or None when the units'
+    count rows do not fit a 64-bit key (many categories: then they are mostly distinct)."""
+    _, n_coders = units.shape
+    if k * np.log2(n_coders + 1) > 62:
+        return None
+    power = np.append((n_coders + 1) ** np.arange(k, dtype=np.int64), 0)
+    key = power[units].sum(axis=1)
+    _, first, freq = np.unique(key, return_index=True, return_counts=True)
+    return first, freq
 
-    α = 1 − (n − 1) Σ_u Σ_ck o_uck δ²_ck / Σ_ck n_c n_k δ²_ck. For the ordinal metric
-    δ²_ck = (t_k − t_c)² with t from the resample's own totals, and per unit
-    Σ_ck o_uck δ²_ck = 2 m_u Σ_j (t_j − t̄_u)² / (m_u − 1) over its m_u values.
-    """
-    b = draws.shape[0]
-    if group_totals is not None:
-        totals = draws @ group_totals  # resamples × k
+
+def _resample_groups(rng, n_boot, units, m, fixed, k, first, freq):
+    """Few distinct units (binary codes: at most 9 with 3 coders): a resample is a multinomial
+    draw of how often each distinct unit occurs; yields (category totals, Σ o δ²) per chunk."""
+    n_units, n_coders = units.shape
+    groups, m_g = units[first], m[first]
+    flat = groups + (np.arange(len(first)) * (k + 1))[:, None]
+    group_totals = np.bincount(flat.ravel(), minlength=len(first) * (k + 1))
+    group_totals = group_totals.reshape(len(first), k + 1)[:, :k].astype(float)
+    chunk = max(1, min(n_boot, _CELLS // (len(first) * n_coders)))
+    for start in range(0, n_boot, chunk):  # chunks of resamples, bounded memory
+        b = min(chunk, n_boot - start)
+        draws = rng.multinomial(n_units, freq / n_units, size=b).astype(float)
+        totals = draws @ group_totals
+        if fixed is not None:
+            observed = draws @ fixed[first]
+        else:
+            flat = groups[None, :, :] + (np.arange(b) * (k + 1))[:, None, None]
+            observed = (draws * _ordinal_spread(totals, flat, m_g)).sum(axis=1)
+        yield totals, observed
+
+
+def _resample_units(rng, n_boot, units, m, fixed, k):
+    """Many distinct units: draw unit indices; yields (category totals, Σ o δ²) per chunk."""
+    n_units, n_coders = units.shape
+    chunk = max(1, min(n_boot, _CELLS // (n_units * n_coders)))
+    small = np.int32 if chunk * (k + 1) < 2**31 else np.int64  # halves the memory traffic
+    units = units.astype(small)
+    for start in range(0, n_boot, chunk):
+        b = min(chunk, n_boot - start)
+        drawn = rng.integers(0, n_units, size=(b, n_units), dtype=np.int32)
+        flat = units[drawn]  # resamples × units × coders
+        flat += (np.arange(b, dtype=small) * (k + 1))[:, None, None]
+        totals = np.bincount(flat.ravel(), minlength=b * (k + 1)).reshape(b, k + 1)[:, :k]
+        totals = totals.astype(float)
+        if fixed is not None:
+            observed = fixed[drawn].sum(axis=1)
+        else:
+            observed = _ordinal_spread(totals, flat, m[drawn]).sum(axis=1)
+        yield totals, observed
+
+
+def _ordinal_spread(totals, flat, m) -> np.ndarray:
+    """Per resample and unit, Σ_ck o_uck δ²_ck = 2 (m_u Σ_j t_j² − (Σ_j t_j)²)/(m_u − 1) with
+    the ordinal positions t of the resample's own totals. ``flat`` holds the units' codes offset
+    by resample·(k + 1); a missing value (code k) has t = 0 and adds nothing."""
+    b, k = totals.shape
+    t = np.concatenate([ordinal_positions(totals), np.zeros((b, 1))], axis=1).ravel()[flat]
+    ones = np.ones(flat.shape[-1])
+    s1 = t.reshape(-1, len(ones)) @ ones  # sums over the (few) coders as a matrix product
+    s2 = (t * t).reshape(-1, len(ones)) @ ones
+    s1, s2 = s1.reshape(flat.shape[:-1]), s2.reshape(flat.shape[:-1])
+    return 2.0 * (m * s2 - s1**2) / (m - 1.0)
+
+
+def _resample_moments(rng, n_boot, units, m, fixed, k, scores):
+    """Interval level, many distinct values: D_e needs only the resample's Σx and Σx² (about
+    the data's mean, for precision), so a resample is the vector F of how often each unit was
+    drawn and every sum is one product F @ (m, Σx, Σx², Σ o δ²) — no category totals."""
+    n_units, _ = units.shape
+    x = np.asarray(scores, dtype=float)
+    x = np.append(x - x[units[units < k]].mean(), 0.0)[units]  # missing adds nothing
+    per_unit = np.column_stack([m, x.sum(axis=1), (x**2).sum(axis=1), fixed])
+    chunk = max(1, min(n_boot, _CELLS // n_units))
+    for start in range(0, n_boot, chunk):
+        b = min(chunk, n_boot - start)
+        drawn = rng.integers(0, n_units, size=(b, n_units))
+        drawn += (np.arange(b) * n_units)[:, None]
+        freq = np.bincount(drawn.ravel(), minlength=b * n_units).reshape(b, n_units)
+        n, s1, s2, observed = (freq.astype(float) @ per_unit).T
+        expected = 2.0 * (n * s2 - s1**2)  # = Σ_ck n_c n_k (x_c − x_k)²
+        yield n, observed, expected, ~(expected > 1e-9 * n * s2)
+
+
+def _alphas(level, scores, totals_or_n, observed, expected=None, undefined=None) -> np.ndarray:
+    """α = 1 − (n − 1) Σ_u Σ_ck o_uck δ²_ck / Σ_ck n_c n_k δ²_ck for each resample, from its
+    category totals (or, with ``expected`` given, from n)."""
+    if expected is None:
+        totals = totals_or_n
+        n = totals.sum(axis=1)
+        expected = expected_disagreement(level, scores, totals)
+        undefined = (totals > 0).sum(axis=1) < 2  # no variation drawn
     else:
-        flat = groups[None, :, :] + (np.arange(b) * (k + 1))[:, None, None]
-        weights = np.broadcast_to(draws[:, :, None], flat.shape)
-        totals = np.bincount(flat.ravel(), weights=weights.ravel(), minlength=b * (k + 1))
-        totals = totals.reshape(b, k + 1)[:, :k]
-    n = totals.sum(axis=1)
-    if fixed is not None:
-        observed = draws @ fixed
-    else:
-        t = np.concatenate([ordinal_positions(totals), np.zeros((b, 1))], axis=1)
-        values = t[np.arange(b)[:, None, None], groups[None, :, :]]  # resamples × units × coders
-        present = groups < k
-        mean = values.sum(axis=2) / m
-        spread = (((values - mean[:, :, None]) * present) ** 2).sum(axis=2)
-        observed = (draws * (2.0 * m * spread / (m - 1.0))).sum(axis=1)
-    expected = expected_disagreement(level, scores, totals)
+        n = totals_or_n
     with np.errstate(divide="ignore", invalid="ignore"):
         alpha = 1.0 - (n - 1.0) * observed / expected
-    alpha[((totals > 0).sum(axis=1) < 2) | ~(expected > 0)] = np.nan  # no variation drawn
+    alpha[undefined | ~(expected > 0)] = np.nan
     return alpha

@@ -57,11 +57,17 @@ def as_matrix(data) -> np.ndarray:
             arr = data.to_numpy(dtype=object)
     elif isinstance(data, np.ndarray) and data.dtype.kind in "fiub":
         arr = data.astype(float, copy=False)
+    elif isinstance(data, np.ndarray) and data.dtype.kind in "US":
+        # NumPy stores NaN and None in a text array as the strings "nan" and "None"
+        arr = data.astype(str).astype(object)
+        arr[(arr == "nan") | (arr == "None")] = None
     else:
         try:
             arr = np.asarray(data, dtype=float)
         except (TypeError, ValueError):
             arr = np.asarray(data, dtype=object)
+    if arr.ndim == 1 and arr.size == 0:
+        arr = arr.reshape(0, 0)  # [] is a table without units
     if arr.ndim != 2:
         raise AgreementInputError(
             f"expected a units × coders table (2 dimensions), got {arr.ndim} dimension(s)"
@@ -97,8 +103,10 @@ def _encode_numeric(x: np.ndarray, categories) -> Encoded:
         try:
             cats = np.asarray(list(categories), dtype=float)
         except (TypeError, ValueError):
-            raise AgreementInputError(
-                "the ratings are numbers but the declared categories are not") from None
+            if not miss.all():
+                raise AgreementInputError(
+                    "the ratings are numbers but the declared categories are not") from None
+            return _encode_text(x.astype(object), miss, np.empty(0, dtype=object), categories)
         if np.isnan(cats).any():
             raise AgreementInputError("a declared category is missing (None/NaN)")
         cats = np.unique(cats)

@@ -13,44 +13,55 @@ import numpy as np
 
 from coder.agreement.units import UnitMatrix, unit_labels, unit_matrix
 
-BINARY = [0.0, 1.0]  # every theme is a present/absent judgement: both categories are declared
+STATS = ("krippendorff_alpha", "fleiss_kappa", "gwet_ac1", "brennan_prediger",
+         "percent_agreement")
 
 
 def _num(x: float) -> float | None:
     return None if x is None or (isinstance(x, float) and math.isnan(x)) else float(x)
 
 
-def key_stats(v: np.ndarray, coders: list[str], *, bootstrap: int = 0,
-              seed: int | None = None) -> dict:
-    """Statistics of one key: ``v`` is units × coders with 0/1/NaN."""
+def _pairs(v: np.ndarray, coders: list[str]) -> dict:
+    """Cohen's kappa and percent agreement of every pair on the units both reviewed."""
     from coder.agreement import stats
 
-    n_units = int((np.sum(~np.isnan(v), axis=1) >= 2).sum())
-    alpha = stats.krippendorff_alpha(v, level="nominal") if n_units else math.nan
-    result = {
-        "krippendorff_alpha": _num(alpha),
-        "alpha_ci": None,
-        "fleiss_kappa": _num(stats.fleiss_kappa(v) if n_units else math.nan),
-        "gwet_ac1": _num(stats.gwet_ac1(v, categories=BINARY) if n_units else math.nan),
-        "brennan_prediger": _num(stats.brennan_prediger(v, categories=BINARY)
-                                 if n_units else math.nan),
-        "percent_agreement": _num(stats.percent_agreement(v) if n_units else math.nan),
-        "n_units": n_units,
-        "reason": None if not math.isnan(alpha) else _reason(v, n_units),
-        "pairs": {},
-    }
-    if bootstrap and not math.isnan(alpha):
-        low, high = stats.krippendorff_alpha_ci(v, level="nominal", n_boot=bootstrap, seed=seed)
-        result["alpha_ci"] = [_num(low), _num(high)]
+    pairs = {}
     for a, b in combinations(range(len(coders)), 2):
         both = ~np.isnan(v[:, a]) & ~np.isnan(v[:, b])
         pair = v[both][:, [a, b]]
         n = int(both.sum())
-        result["pairs"][f"{coders[a]}~{coders[b]}"] = {
+        pairs[f"{coders[a]}~{coders[b]}"] = {
             "n": n,
-            "cohen_kappa": _num(stats.cohen_kappa(pair) if n else math.nan),
-            "percent_agreement": _num(stats.percent_agreement(pair) if n else math.nan),
+            "cohen_kappa": _num(stats.cohen_kappa(pair)) if n else None,
+            "percent_agreement": _num(float(np.mean(pair[:, 0] == pair[:, 1]))) if n else None,
         }
+    return pairs
+
+
+def key_stats(m: UnitMatrix, *, bootstrap: int = 0, seed: int | None = None) -> dict:
+    """Per key (theme or code): the SPEC §8 statistics, computed for all keys in one pass.
+
+    Categories are the ones observed: when a key shows a single category (nobody applied it,
+    or everybody everywhere), every chance-corrected statistic is undefined (null), not 1.0.
+    """
+    from coder.agreement import stats
+
+    batch = stats.binary_stats_many(m.values) if m.keys else {}
+    result = {}
+    for i, key in enumerate(m.keys):
+        v = m.values[i]
+        entry = {name: _num(float(batch[name][i])) for name in STATS}
+        alpha = entry["krippendorff_alpha"]
+        entry["alpha_ci"] = None
+        entry["n_units"] = int(batch["n_units"][i])
+        entry["reason"] = None if alpha is not None else _reason(v, entry["n_units"])
+        if bootstrap and alpha is not None:
+            low, high = stats.krippendorff_alpha_ci(v, level="nominal", n_boot=bootstrap,
+                                                    seed=seed)
+            entry["alpha_ci"] = [_num(low), _num(high)]
+        entry["pairs"] = _pairs(v, m.coders)
+        result[key] = {k: entry[k] for k in (*STATS[:1], "alpha_ci", *STATS[1:], "n_units",
+                                             "reason", "pairs")}
     return result
 
 
@@ -70,25 +81,18 @@ def matrix_report(m: UnitMatrix, *, level: str, bootstrap: int = 0,
                   seed: int | None = None) -> dict:
     from coder.agreement import stats
 
-    per_key = {key: key_stats(m.values[i], m.coders, bootstrap=bootstrap, seed=seed)
-               for i, key in enumerate(m.keys)}
+    per_key = key_stats(m, bootstrap=bootstrap, seed=seed)
     pooled = m.values.reshape(-1, len(m.coders))  # every (key, unit) pair is a unit
     alphas = [s["krippendorff_alpha"] for s in per_key.values()
               if s["krippendorff_alpha"] is not None]
+    pooled_alpha = stats.binary_alpha_many(pooled[None])[0] if m.n_units else math.nan
     overall = {
-        "krippendorff_alpha": _num(stats.krippendorff_alpha(pooled, level="nominal")
-                                   if m.n_units else math.nan),
+        "krippendorff_alpha": _num(float(pooled_alpha)),
         "mean_alpha": _num(float(np.mean(alphas))) if alphas else None,
-        "pairs": {},
+        "pairs": _pairs(pooled, m.coders),
     }
-    for a, b in combinations(range(len(m.coders)), 2):
-        both = ~np.isnan(pooled[:, a]) & ~np.isnan(pooled[:, b])
-        pair = pooled[both][:, [a, b]]
-        overall["pairs"][f"{m.coders[a]}~{m.coders[b]}"] = {
-            "n": int(both.sum()) // max(len(m.keys), 1),
-            "cohen_kappa": _num(stats.cohen_kappa(pair) if len(pair) else math.nan),
-            "percent_agreement": _num(stats.percent_agreement(pair) if len(pair) else math.nan),
-        }
+    for pair in overall["pairs"].values():  # report units, not (unit, key) pairs
+        pair["n"] //= max(len(m.keys), 1)
     return {"coders": m.coders, "level": level, "units": m.n_units, level: per_key,
             "overall": overall}
 

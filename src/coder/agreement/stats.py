@@ -48,10 +48,10 @@ from coder.agreement.encoding import AgreementInputError, encode, from_contingen
 from coder.agreement.kernels import (
     alpha_from_parts,
     chance_corrected,
+    count_table,
     gwet_agreement,
     krippendorff_parts,
     rater_counts,
-    unit_counts,
 )
 from coder.agreement.weights import check_level, check_weights, weight_matrix
 
@@ -90,7 +90,7 @@ def percent_agreement(data, weights: str = "identity", categories=None) -> float
     number of ratings. NaN when no unit has two ratings.
     """
     enc, w = _prepare(data, weights, categories)
-    pa, _ = gwet_agreement(unit_counts(enc), w)
+    pa, _ = gwet_agreement(*count_table(enc), w)
     return pa
 
 
@@ -113,9 +113,10 @@ def cohen_kappa(data, weights: str = "identity", categories=None) -> float:
 
     p_a = Σ_kl w_kl p_kl,   p_e = Σ_kl w_kl p_k+ p_+l,   κ = (p_a − p_e)/(1 − p_e)
 
-    with p_kl the share of units coder A put in k and coder B in l. Equals scikit-learn's
-    ``cohen_kappa_score`` (weights None/linear/quadratic) on the complete pairs when the
-    categories are consecutive integers. NaN when no unit was rated by both or p_e = 1.
+    with p_kl the share of units coder A put in k and coder B in l. The categories (hence the
+    weights) are all values in ``data``, including units only one coder rated. Equals
+    scikit-learn's ``cohen_kappa_score`` (weights None/linear/quadratic) on the complete pairs
+    when the categories are consecutive integers. NaN when no unit was rated by both or p_e = 1.
     """
     p, w, n = _two_coder_table(data, weights, categories)
     if n == 0:
@@ -150,7 +151,7 @@ def fleiss_kappa(data, weights: str = "identity", categories=None) -> float:
     (a single category observed).
     """
     enc, w = _prepare(data, weights, categories)
-    pa, pi = gwet_agreement(unit_counts(enc), w)
+    pa, pi = gwet_agreement(*count_table(enc), w)
     if enc.k < 1:
         return float("nan")
     return chance_corrected(pa, float(pi @ w @ pi))
@@ -167,7 +168,7 @@ def conger_kappa(data, weights: str = "identity", categories=None) -> float:
     and no missing ratings it equals :func:`cohen_kappa`.
     """
     enc, w = _prepare(data, weights, categories)
-    pa, _ = gwet_agreement(unit_counts(enc), w)
+    pa, _ = gwet_agreement(*count_table(enc), w)
     by_rater = rater_counts(enc)
     n_g = by_rater.sum(axis=1)
     p = by_rater[n_g > 0] / n_g[n_g > 0][:, None]
@@ -189,7 +190,7 @@ def brennan_prediger(data, weights: str = "identity", categories=None) -> float:
     ``categories=`` (it changes the result). NaN when p_a is undefined or q < 2.
     """
     enc, w = _prepare(data, weights, categories)
-    pa, _ = gwet_agreement(unit_counts(enc), w)
+    pa, _ = gwet_agreement(*count_table(enc), w)
     q = enc.k
     if q < 2:
         return float("nan")
@@ -198,7 +199,7 @@ def brennan_prediger(data, weights: str = "identity", categories=None) -> float:
 
 def _gwet_ac(data, weights: str, categories) -> float:
     enc, w = _prepare(data, weights, categories)
-    pa, pi = gwet_agreement(unit_counts(enc), w)
+    pa, pi = gwet_agreement(*count_table(enc), w)
     q = enc.k
     if q < 2:
         return float("nan")
