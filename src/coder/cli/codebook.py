@@ -19,8 +19,39 @@ from coder.cli.common import (
 codebook_app = typer.Typer(
     help="Load, validate, show, compare and export the thematic codebook (a YAML file).",
     no_args_is_help=True)
-# `coder codebook import FILE.qdc` (REFI-QDA) belongs here: parse into a CodebookSpec in
-# coder.refi, then call coder.codebook.load_codebook as `load` does.
+
+
+@codebook_app.command("import")
+def import_qdc(
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="REFI-QDA codebook (.qdc) from "
+                                         "NVivo, ATLAS.ti, MAXQDA, QualCoder … (or a .qdpx "
+                                         "project, for its codebook).", show_default=False)],
+    drop: Annotated[bool, typer.Option(
+        "--drop", help="Allow removing codes that have codings, deleting those codings.")] = False,
+    db: DbOption = None,
+) -> None:
+    """Make a REFI-QDA codebook the project's current codebook (a new version if it changed).
+
+    Keys come from a `Key:` line in a code's description (coder's own exports) or the name.
+    """
+    from coder.cli.common import warn
+    from coder.codebook import render_diff
+    from coder.refi import load_qdc, read_qdc
+
+    book = read_qdc(file)
+    for text in book.mapping.warnings:
+        warn(text)
+    result = load_qdc(open_project(db, create=True), book, drop=drop)
+    info = result.codebook
+    if result.status == "unchanged":
+        message(f"unchanged: {file} has the codes of the current codebook (version "
+                f"{result.version})")
+        return
+    message(f"loaded codebook version {result.version} from {file}: {len(info.themes)} themes, "
+            f"{len(info.codes)} codes")
+    if result.diff is not None:
+        message(render_diff(result.diff, None, info).rstrip("\n"))
+
 
 FileArg = Annotated[Path, typer.Argument(metavar="FILE", help="Codebook YAML file (SPEC §4).",
                                          show_default=False)]

@@ -1,0 +1,428 @@
+"""Importing a REFI-QDA project (``.qdpx``) into a coder project, in one write transaction.
+
+The archive is read and checked whole first (:func:`coder.refi.read.read_qdpx`); then one
+transaction maps it, so any error leaves the project exactly as it was:
+
+- **codes** → a codebook version (:func:`coder.refi.codebook.codebook_from_refi`); none is
+  added when the codes equal the current codebook's;
+- **users** → coders, named from the user's name (accents dropped, other characters → ``_``);
+  a coding's coder is its ``creatingUser``, else its selection's, else the project's;
+- **text sources** → transcripts (id = the source name without a file suffix), split into
+  segments by :mod:`coder.refi.segments`. A transcript that already exists with the same text
+  keeps its segments and selections are placed on them; with other text it is refused;
+- **selections** → the participant segments they overlap, each Coding a coding there;
+- **attributes**: ``participants.csv`` rows (``--meta``), then the variables of the source's
+  Case(s), then ATLAS.ti-style sets named ``name: value``, then the source's own variables,
+  later ones winning; the participant is the ``participant`` variable, else the case's name;
+- **memos**: a Note referenced by a Coding → that coding's memo; a Note (or the Description)
+  of a selection → the review memo of the note's author (else of the selection's coders);
+- **reviews**: like ``coder codings import``, a coder with codings (or memos) in a transcript
+  has reviewed all its participant segments, and their codings there are replaced.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import NamedTuple
+
+from sqlalchemy import and_, delete, insert, select, update
+
+from coder.codebook import current_codebook
+from coder.coding.store import K, R, S, get_or_create_coder, mark_reviewed
+from coder.db.engine import Project
+from coder.db.models import Attribute, Participant, Transcript, utcnow
+from coder.errors import ConflictError
+from coder.refi.codebook import (
+    CodebookMapping, ascii_fold, codebook_from_refi, load_refi_codebook,
+)
+from coder.refi.model import RefiProject, RefiSelection, RefiSource
+from coder.refi.read import read_qdpx
+from coder.refi.segments import has_speaker_labels, overlapping, selection_spans, speaker_spans
+
+T, A, P = Transcript.__table__, Attribute.__table__, Participant.__table__
+_SUFFIX = re.compile(r"\.(txt|docx?|rtf|odt|pdf|md)$", re.IGNORECASE)
+
+
+@dataclass
+class SourceResult:
+    """One text source: ``status`` new | existing | skipped; ``split`` how it was segmented."""
+
+    id: str
+    name: str
+    status: str
+    split: str = ""
+    segments: int = 0
+    participant_segments: int = 0
+    selections: int = 0
+    reason: str | None = None
+
+
+@dataclass
+class PlacedSelection:
+    """Where a selection landed: ``[char_start, char_end)`` of the transcript text, and the
+    numbers of the segments its codings went to; ``codings`` as ``(coder, code key)``."""
+
+    guid: str | None
+    transcript: str
+    char_start: int
+    char_end: int
+    segments: list[int]
+    codings: list[tuple[str, str]]
+
+
+@dataclass
+class QdpxImport:
+    path: Path
+    origin: str
+    units: str
+    sources: list[SourceResult] = field(default_factory=list)
+    coders: list[str] = field(default_factory=list)
+    codebook: str = "none"          # created | unchanged | none
+    codebook_version: int | None = None
+    codes: int = 0
+    codings: int = 0
+    reviewed: int = 0
+    selections: list[PlacedSelection] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    dry_run: bool = False
+
+
+class _Seg(NamedTuple):
+    n: int
+    id: int
+    role: str
+    start: int
+    end: int
+
+
+@dataclass
+class _Placed:
+    """A stored transcript's segments, ordered by position."""
+
+    transcript: str
+    segments: list[_Seg]
+
+    def participant_ids(self) -> list[int]:
+        return [seg.id for seg in self.segments if seg.role == "participant"]
+
+    def covering(self, start: int, end: int) -> list[_Seg]:
+        """The participant segments sharing a character with ``[start, end)``."""
+        spans = [(seg.start, seg.end) for seg in self.segments]
+        return [self.segments[i] for i in overlapping(spans, start, end)
+                if self.segments[i].role == "participant"]
+
+
+@dataclass
+class _Planned:
+    source: RefiSource
+    id: str
+    participant: str
+    attributes: dict[str, str]
+
+
+@dataclass
+class PreparedQdpx:
+    """A project read and planned, ready to store: nothing here touches a database."""
+
+    refi: RefiProject
+    mapping: CodebookMapping | None
+    planned: list[_Planned]
+    interviewer: str | None
+    warnings: list[str]
+
+
+def prepare_qdpx(path: str | Path, *, meta: Path | None = None,
+                 interviewer: str | None = None) -> PreparedQdpx:
+    """Read and check the ``.qdpx`` at ``path`` (and the ``--meta`` CSV); no database needed.
+    Unsafe or unreadable input raises :class:`~coder.errors.InputError`."""
+    from coder.transcripts import read_meta
+
+    refi = read_qdpx(path)
+    meta_rows = read_meta(meta) if meta else {}
+    mapping = (codebook_from_refi(refi.codes, refi.name, str(refi.path))
+               if refi.codes else None)
+    warnings = list(refi.warnings) + (mapping.warnings if mapping else [])
+    return PreparedQdpx(refi, mapping, _plan(refi, meta_rows), interviewer, warnings)
+
+
+def store_qdpx(project: Project, prepared: PreparedQdpx, *, dry_run: bool = False
+               ) -> QdpxImport:
+    """Map a prepared project into ``project`` in one write transaction, rolled back on any
+    error (and for a dry run)."""
+    refi = prepared.refi
+    report = QdpxImport(path=refi.path, origin=refi.origin, units=refi.units,
+                        warnings=list(prepared.warnings), dry_run=dry_run)
+    report.sources = [SourceResult(id="", name=s.name, status="skipped", reason=s.skipped)
+                      for s in refi.sources if s.text is None]
+    with project.write() as conn:
+        codebook_id = _store_codebook(conn, prepared.mapping, report)
+        users = _store_users(conn, refi, report)
+        placed = {item.source.guid: _store_source(conn, item, prepared.interviewer, refi, report)
+                  for item in prepared.planned}
+        _store_codings(conn, refi, prepared.mapping, users, placed, codebook_id, report)
+        if dry_run:
+            conn.rollback()
+    return report
+
+
+def import_qdpx(project: Project, path: str | Path, *, meta: Path | None = None,
+                interviewer: str | None = None, dry_run: bool = False) -> QdpxImport:
+    """Import the ``.qdpx`` at ``path`` (see the module docstring): prepare, then store."""
+    return store_qdpx(project, prepare_qdpx(path, meta=meta, interviewer=interviewer),
+                      dry_run=dry_run)
+
+
+# ------------------------------------------------------------------------------ planning
+
+def _plan(refi: RefiProject, meta_rows: dict) -> list[_Planned]:
+    """Ids, participants and attributes of the readable sources (no database needed)."""
+    case_values: dict[str, dict[str, str]] = defaultdict(dict)
+    case_names: dict[str, list[str]] = defaultdict(list)
+    for case in refi.cases:
+        for guid in case.sources:
+            case_values[guid].update(_named(refi, case.values))
+            if case.name:
+                case_names[guid].append(case.name)
+    set_values: dict[str, dict[str, str]] = defaultdict(dict)
+    for group in refi.sets:  # ATLAS.ti document groups "gender: male"
+        name, sep, value = group.name.partition(":")
+        if sep and name.strip() and value.strip():
+            for guid in group.sources:
+                set_values[guid][name.strip()] = value.strip()
+    planned, seen = [], set()
+    for source in refi.sources:
+        if source.text is None:
+            continue
+        base = _SUFFIX.sub("", source.name).strip() or source.guid
+        tid, n = base, 2
+        while tid in seen:
+            tid, n = f"{base}-{n}", n + 1
+        seen.add(tid)
+        attributes = dict(meta_rows.get(tid, {}))
+        attributes.update(case_values.get(source.guid, {}))
+        attributes.update(set_values.get(source.guid, {}))
+        attributes.update(_named(refi, source.values))
+        names = case_names.get(source.guid, [])
+        participant = attributes.get("participant") or (names[0] if len(names) == 1 else tid)
+        planned.append(_Planned(source, tid, participant, attributes))
+    return planned
+
+
+def _named(refi: RefiProject, values: dict[str, str]) -> dict[str, str]:
+    return {refi.variables[g]: v for g, v in values.items() if g in refi.variables}
+
+
+# ------------------------------------------------------------------------------ storing
+
+def _store_codebook(conn, mapping: CodebookMapping | None, report: QdpxImport) -> int | None:
+    if mapping is None:
+        current = current_codebook(conn)
+        return current.id if current else None
+    result = load_refi_codebook(conn, mapping.spec)
+    report.codes = len(mapping.spec.codes)
+    report.codebook, report.codebook_version = result.status, result.version
+    return result.codebook_id
+
+
+def coder_name(name: str | None, fallback: str) -> str:
+    """A valid coder name from a REFI user name (``Enric Llagostera`` → ``Enric_Llagostera``)."""
+    cleaned = re.sub(r"[^A-Za-z0-9_.:@-]+", "_", ascii_fold(name or "").strip())
+    cleaned = re.sub(r"^[^A-Za-z0-9]+", "", cleaned).rstrip("_")
+    return cleaned or fallback
+
+
+def _store_users(conn, refi: RefiProject, report: QdpxImport) -> dict[str | None, tuple[int, str]]:
+    """``{user GUID: (coder id, coder name)}`` for every user, created when new."""
+    users: dict[str | None, tuple[int, str]] = {}
+    names: dict[str, str] = {}
+    for user in refi.users:
+        if user.guid in users:
+            continue
+        name = coder_name(user.name, coder_name(user.id, f"user-{user.guid[:8]}"))
+        base, n = name, 2
+        while names.get(name, user.guid) != user.guid:
+            name, n = f"{base}-{n}", n + 1
+        names[name] = user.guid
+        users[user.guid] = (get_or_create_coder(conn, name), name)
+        report.coders.append(name)
+    return users
+
+
+def _store_source(conn, item: _Planned, interviewer: str | None, refi: RefiProject,
+                  report: QdpxImport) -> _Placed:
+    """Insert (or find) the transcript and its segments."""
+    from coder.transcripts import _find_interviewer
+
+    source, text = item.source, item.source.text
+    result = SourceResult(id=item.id, name=source.name, status="new",
+                          selections=len(source.selections))
+    report.sources.append(result)
+    row = conn.execute(select(T.c.text).where(T.c.id == item.id)).first()
+    if row is not None:
+        if row.text != text:
+            raise ConflictError(f"{refi.path}: transcript {item.id!r} already exists with "
+                                "different text — import the project into another database "
+                                "(--db), or rename the source in your QDA program")
+        result.status, result.split = "existing", "existing segments"
+    else:
+        ranges = [(s.start, s.end) for s in source.selections if s.start is not None]
+        if source.codings:
+            ranges.append((0, len(text)))
+        label = None
+        if has_speaker_labels(text):
+            spans = speaker_spans(text)
+            speakers = list(dict.fromkeys(s.speaker for s in spans))
+            label = _find_interviewer(speakers, item.attributes.get("interviewer"), interviewer)
+            if label is None:
+                report.warnings.append(f"{refi.path}: source {source.name!r}: no interviewer "
+                                       "label found; every turn imported as participant — set "
+                                       "an `interviewer` variable or pass --interviewer LABEL")
+            result.split = "speaker labels"
+        else:
+            spans = selection_spans(text, ranges)
+            result.split = "selections"
+        _insert_transcript(conn, item, label, spans, refi)
+    placed = _Placed(item.id, [_Seg(*r) for r in conn.execute(
+        select(S.c.n, S.c.id, S.c.role, S.c.char_start, S.c.char_end)
+        .where(S.c.transcript_id == item.id).order_by(S.c.char_start, S.c.n))])
+    result.segments = len(placed.segments)
+    result.participant_segments = len(placed.participant_ids())
+    return placed
+
+
+def _insert_transcript(conn, item: _Planned, interviewer: str | None, spans,
+                       refi: RefiProject) -> None:
+    text = item.source.text
+    if conn.execute(select(P.c.id).where(P.c.id == item.participant)).first() is None:
+        conn.execute(insert(P).values(id=item.participant))
+    conn.execute(insert(T).values(
+        id=item.id, participant_id=item.participant, source=f"{refi.path}#{item.source.name}",
+        format="refi", sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        interviewer=interviewer, text=text, imported_at=utcnow()))
+    if spans:
+        conn.execute(insert(S), [
+            {"transcript_id": item.id, "n": n, "speaker": span.speaker or item.participant,
+             "role": "interviewer" if interviewer and span.speaker == interviewer
+             else "participant", "start": None, "end": None,
+             "text": text[span.start:span.end], "char_start": span.start,
+             "char_end": span.end} for n, span in enumerate(spans, start=1)])
+    if item.attributes:
+        conn.execute(insert(A), [{"transcript_id": item.id, "name": k, "value": v}
+                                 for k, v in item.attributes.items()])
+
+
+def _store_codings(conn, refi: RefiProject, mapping: CodebookMapping | None, users: dict,
+                   placed: dict[str, _Placed], codebook_id: int | None,
+                   report: QdpxImport) -> None:
+    collect = _Collector(conn, refi, mapping.keys if mapping else {}, users, report)
+    for source in refi.sources:
+        if source.guid not in placed:
+            continue
+        selections = list(source.selections)
+        if source.codings:  # codings of the whole source: a selection of all its text
+            selections.append(RefiSelection(guid=None, name="", raw_start=0, raw_end=0,
+                                            codings=source.codings, start=0,
+                                            end=len(source.text)))
+        for sel in selections:
+            if sel.start is not None:
+                collect.selection(source, sel, placed[source.guid])
+    if collect.unknown_codes:
+        report.warnings.append(f"{refi.path}: {collect.unknown_codes} coding(s) refer to codes "
+                               "that are not in the project's codebook; skipped")
+    stray = len(set(refi.notes) - collect.used_notes)
+    if stray:
+        report.warnings.append(f"{refi.path}: {stray} note(s) not attached to a selection or "
+                               "coding (project, source or code memos) were not imported")
+    collect.write(placed, codebook_id)
+
+
+class _Collector:
+    """Gathers codings, memos and reviewed transcripts per coder, then writes them."""
+
+    def __init__(self, conn, refi: RefiProject, keys: dict[str, str], users: dict,
+                 report: QdpxImport):
+        self.conn, self.refi, self.keys, self.users, self.report = conn, refi, keys, users, report
+        self.codes: dict[tuple[int, int], set[str]] = defaultdict(set)
+        self.coding_memos: dict[tuple[int, int, str], list[str]] = defaultdict(list)
+        self.review_memos: dict[tuple[int, int], list[str]] = defaultdict(list)
+        self.touched: dict[int, set[str]] = defaultdict(set)  # coder id → transcripts
+        self.unknown_codes = 0
+        self.used_notes: set[str] = set()
+
+    def coder(self, guid: str | None) -> tuple[int, str]:
+        """``(coder id, name)`` of a user GUID; an unknown user becomes a coder of its own."""
+        if guid not in self.users:
+            name = f"user-{guid[:8]}" if guid else "unknown"
+            self.report.warnings.append(
+                f"{self.refi.path}: user {guid or '(none)'} is not among the project's users; "
+                f"their work is imported as coder {name}")
+            self.users[guid] = (get_or_create_coder(self.conn, name), name)
+            self.report.coders.append(name)
+        return self.users[guid]
+
+    def selection(self, source: RefiSource, sel: RefiSelection, placed: _Placed) -> None:
+        hits = placed.covering(sel.start, sel.end)
+        if not hits:
+            if sel.codings or sel.notes:
+                self.report.warnings.append(
+                    f"{self.refi.path}: selection {sel.name or sel.guid!r} in {source.name!r} "
+                    "covers no participant segment (preamble or interviewer turn); its "
+                    "codings are not imported")
+            return
+        landed = PlacedSelection(sel.guid, placed.transcript, sel.start, sel.end,
+                                 sorted(seg.n for seg in hits), [])
+        self.report.selections.append(landed)
+        coders = []
+        for coding in sel.codings:
+            cid, name = self.coder(coding.user or sel.user or self.refi.creating_user)
+            coders.append(cid)
+            self.touched[cid].add(placed.transcript)
+            key = self.keys.get(coding.code or "")
+            if key is None:
+                self.unknown_codes += 1
+                continue
+            landed.codings.append((name, key))
+            memos = self._notes(coding.notes)
+            for seg in hits:
+                self.codes[(cid, seg.id)].add(key)
+                self.coding_memos[(cid, seg.id, key)] += [text for _, text in memos]
+        memos = self._notes(sel.notes) + ([(None, sel.description)] if sel.description else [])
+        for author, text in memos:  # the note's author, else whoever coded the selection
+            authors = ([self.coder(author)[0]] if author
+                       else list(dict.fromkeys(coders)) or [self.coder(sel.user)[0]])
+            for cid in authors:
+                self.touched[cid].add(placed.transcript)
+                for seg in hits:
+                    self.review_memos[(cid, seg.id)].append(text)
+
+    def _notes(self, guids: list[str]) -> list[tuple[str | None, str]]:
+        self.used_notes.update(guids)
+        notes = self.refi.notes
+        return [(notes[g].user, notes[g].text) for g in guids if g in notes]
+
+    def write(self, placed: dict[str, _Placed], codebook_id: int | None) -> None:
+        """Replace each coder's codings on the transcripts they touched, mark all their
+        participant segments reviewed (as ``coder codings import`` does), store memos."""
+        conn, now = self.conn, utcnow()
+        by_transcript = {p.transcript: p.participant_ids() for p in placed.values()}
+        for cid, transcripts in self.touched.items():
+            covered = sorted(sid for tid in sorted(transcripts) for sid in by_transcript[tid])
+            for i in range(0, len(covered), 500):
+                conn.execute(delete(K).where(and_(K.c.coder_id == cid,
+                                                  K.c.segment_id.in_(covered[i:i + 500]))))
+            mark_reviewed(conn, cid, covered, source="refi")
+            self.report.reviewed += len(covered)
+        rows = [{"coder_id": cid, "segment_id": sid, "code_key": key,
+                 "codebook_id": codebook_id, "created_at": now,
+                 "memo": "; ".join(dict.fromkeys(self.coding_memos[(cid, sid, key)])) or None}
+                for (cid, sid), keys in self.codes.items() for key in sorted(keys)]
+        if rows:
+            conn.execute(insert(K), rows)
+        self.report.codings = len(rows)
+        for (cid, sid), texts in self.review_memos.items():
+            conn.execute(update(R).where(and_(R.c.coder_id == cid, R.c.segment_id == sid))
+                         .values(memo="; ".join(dict.fromkeys(texts))))
