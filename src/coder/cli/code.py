@@ -9,8 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console, Group
-from rich.rule import Rule
+from rich.console import Console
 from rich.text import Text
 
 from coder.cli.common import DbOption, open_project, out
@@ -60,13 +59,14 @@ def code(
     from coder.coding.session import CodingSession
 
     session = CodingSession.open(open_project(db), coder, transcript=transcript, theme=theme)
-    if session.current is None:
+    if session.view is None:
         return out.print(session.finished_text(), highlight=False, markup=False)
     draw_segment(out, session)
     while True:
         try:
             line = out.input("[bold]> [/bold]")
         except EOFError:  # Ctrl-D or the end of piped input
+            out.print()
             line = "q"
         step = session.handle(line)
         draw_step(out, session, step)
@@ -95,19 +95,20 @@ def draw_step(console: Console, session, step) -> None:
 def draw_segment(console: Console, session) -> None:
     """The current segment with its context, the codebook, the selection and the key line.
 
-    Built as plain :class:`~rich.text.Text` (no markup parsing) and printed at once: one
-    ``print`` per segment keeps drawing well inside the per-decision budget (SPEC §10).
+    Built as one plain :class:`~rich.text.Text` (no markup parsing, no Rule) and printed at
+    once: drawing is most of a decision's cost (SPEC §10 budget), so keep it to one print.
     """
     from coder.coding.session import KEY_LINE
 
-    view = session.current
+    view = session.view
     turn = view.turn
     done, total = session.progress
     percent = f" ({100 * done // total}%)" if total else ""
     title = Text.assemble((view.transcript, "bold"), f" · segment {turn.n}"
                           f"{_span(turn.start, turn.end)} · {session.coder} {done}/{total} "
                           f"reviewed{percent}")
-    parts: list = [Rule(title, style="dim")]
+    rule = "─" * max(3, console.width - title.cell_len - 5)
+    parts = [Text.assemble(("── ", "dim"), title, (" " + rule, "dim"))]
     if view.attributes:
         parts.append(Text("  ".join(f"{k}={v}" for k, v in sorted(view.attributes.items())),
                           style="dim"))
@@ -128,7 +129,7 @@ def draw_segment(console: Console, session) -> None:
         parts.append(Text(f"saved: {codes}{memo}", style="green"))
     parts.append(selection_line(session))
     parts.append(Text(KEY_LINE, style="dim"))
-    console.print(Group(*parts))
+    console.print(Text("\n").join(parts), soft_wrap=False)  # word-wrap the turns
 
 
 def code_lines(session) -> list[Text]:

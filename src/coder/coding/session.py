@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, bindparam, select
 from sqlalchemy.engine import Connection
 
 from coder.db.engine import Project
@@ -38,6 +38,17 @@ R = Review.__table__
 PARTICIPANT = "participant"
 MODEL_CODER = "auto:model"
 NO_CODE = ("-", "0", "n")
+
+# Built once: a step runs these by primary key or unique index (see the module docstring).
+_COLUMNS = (S.c.n, S.c.speaker, S.c.role, S.c.start, S.c.end, S.c.text)
+_SEGMENT = select(S.c.transcript_id, *_COLUMNS).where(S.c.id == bindparam("sid"))
+_TURN = select(*_COLUMNS).where(and_(S.c.transcript_id == bindparam("tid"),
+                                     S.c.n == bindparam("n")))
+_ATTRIBUTES = select(A.c.name, A.c.value).where(A.c.transcript_id == bindparam("tid"))
+_SUGGESTIONS = (select(K.c.code_key, K.c.probability)
+                .where(and_(K.c.coder_id == bindparam("coder"), K.c.segment_id == bindparam("sid"),
+                            K.c.probability.is_not(None)))
+                .order_by(K.c.probability.desc()))
 
 HELP = """\
 Commands (type one and press Enter):
@@ -58,7 +69,7 @@ Commands (type one and press Enter):
   d KEY   (or ? KEY)     a code's definition, include/exclude criteria and examples
   h   (or ?)             this help
   q   (or Ctrl-D)        quit. Every saved decision is already in the project; an
-                         unsaved selection is dropped. Ctrl-C quits the same way.
+                         unsaved selection is dropped. Ctrl-C too (exit code 130).
 Commands win over code prefixes: for a code starting with b, d, f, h, j, m, n, q or s,
 type more of its key or its number."""
 
@@ -108,7 +119,6 @@ class SegmentView:
     attributes: dict[str, str]
     stored: tuple[set[str], str | None] | None  # the coder's saved decision (codes, memo)
     suggestions: list[tuple[str, float]]        # auto:model codes with probabilities
-    position: int                               # 1-based place in the scope
 
 
 @dataclass
@@ -151,7 +161,7 @@ class CodingSession:
         self._by_key = {c.key: c for c in codes}
         self._attributes: dict[str, dict[str, str]] = {}
         self._cursor: int | None = None
-        self.view: SegmentView | None = None
+        self.view: SegmentView | None = None  # the current segment; None when done
         self.selection: set[str] = set()
         self.memo: str | None = None
         first = self._next_unreviewed(-1)
@@ -188,7 +198,7 @@ class CodingSession:
             if transcript is not None:
                 query = query.where(S.c.transcript_id == transcript)
             ids: list[int] = []
-            ranges: dict[str, tuple[int, int]] = {}
+            ranges: dict[str, tuple[int, int]] = {}  # transcript → its slice of ids
             for sid, tid in conn.execute(query.order_by(S.c.transcript_id, S.c.n)):
                 lo = ranges.get(tid, (len(ids), 0))[0]
                 ids.append(sid)
@@ -210,10 +220,6 @@ class CodingSession:
     def progress(self) -> tuple[int, int]:
         """(reviewed participant segments, all participant segments) in scope."""
         return len(self._reviewed), len(self._ids)
-
-    @property
-    def current(self) -> SegmentView | None:
-        return self.view
 
     @property
     def kept(self) -> list[str]:
@@ -331,9 +337,7 @@ class CodingSession:
         sid = view.segment_id
         with self.project.write() as conn:
             cid = self._coder_id or get_or_create_coder(conn, self.coder)
-            before = decisions(conn, cid, [sid]).get(sid)
-            kept = {k for k in (before[0] if before else ()) if k not in self._by_key}
-            record_decision(conn, cid, sid, kept | self.selection, self.memo,
+            record_decision(conn, cid, sid, set(self.kept) | self.selection, self.memo,
                             codebook_id=self.codebook_id)
         self._coder_id = cid
         self._reviewed.add(sid)
@@ -368,8 +372,7 @@ class CodingSession:
         return self._goto(self._cursor + 1)
 
     def _quit(self) -> Step:
-        notes = ["the unsaved selection was dropped"] if self.changed else []
-        return Step(notes=notes, end="quit")
+        return Step(notes=self._dropped(), end="quit")
 
     def _jump(self, target: str) -> Step:
         if not target:
@@ -428,29 +431,24 @@ class CodingSession:
     def _show(self, index: int) -> None:
         """Make ``ids[index]`` current: fetch it, its previous turn, attributes, decision."""
         sid = self._ids[index]
-        columns = (S.c.n, S.c.speaker, S.c.role, S.c.start, S.c.end, S.c.text)
         with self.project.read() as conn:
-            row = conn.execute(select(S.c.transcript_id, *columns).where(S.c.id == sid)).one()
+            row = conn.execute(_SEGMENT, {"sid": sid}).one()
             tid = row.transcript_id
-            prev = conn.execute(select(*columns).where(
-                and_(S.c.transcript_id == tid, S.c.n == row.n - 1))).first()
+            prev = conn.execute(_TURN, {"tid": tid, "n": row.n - 1}).first()
             if tid not in self._attributes:
-                self._attributes[tid] = dict(conn.execute(
-                    select(A.c.name, A.c.value).where(A.c.transcript_id == tid)).all())
+                self._attributes[tid] = dict(conn.execute(_ATTRIBUTES, {"tid": tid}).all())
             stored = None
-            if self._coder_id is not None:
+            if sid in self._reviewed:
                 stored = decisions(conn, self._coder_id, [sid]).get(sid)
-            suggestions: list[tuple[str, float]] = []
+            suggestions = []
             if self._model_id is not None:
-                suggestions = [(key, p) for key, p in conn.execute(
-                    select(K.c.code_key, K.c.probability).where(and_(
-                        K.c.coder_id == self._model_id, K.c.segment_id == sid,
-                        K.c.probability.is_not(None))).order_by(K.c.probability.desc()))]
+                suggestions = [tuple(r) for r in conn.execute(
+                    _SUGGESTIONS, {"coder": self._model_id, "sid": sid})]
         self._cursor = index
         self.view = SegmentView(
             segment_id=sid, transcript=tid, turn=Turn(*row[1:]),
             previous=Turn(*prev) if prev else None, attributes=self._attributes[tid],
-            stored=stored, suggestions=suggestions, position=index + 1)
+            stored=stored, suggestions=suggestions)
         self.selection, self.memo = self._saved()
 
     def _saved(self) -> tuple[set[str], str | None]:
