@@ -10,15 +10,18 @@ import csv
 import io
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path
 
-from sqlalchemy import Integer, delete, func, insert, select
+from sqlalchemy import Integer, delete, func, select
 
-from coder.db.engine import Project
+from coder.db.engine import Project, insert_rows
 from coder.db.models import Attribute, Coding, Participant, Review, Segment, Transcript, utcnow
 from coder.errors import ConflictError, InputError, NotFoundError
 
 INTERVIEWER_LABELS = ("interviewer", "q", "i", "int")
+SEGMENT_FIELDS = ("n", "speaker", "role", "start", "end", "text", "char_start", "char_end")
+segment_values = itemgetter(*SEGMENT_FIELDS)
 PARTICIPANT, INTERVIEWER = "participant", "interviewer"
 
 T = Transcript.__table__
@@ -157,16 +160,29 @@ def prepare(parsed, meta_rows: dict[str, dict[str, str]], interviewer: str | Non
 
 def parse_transcripts(paths: Iterable[str | Path], *, meta: Path | None = None,
                       interviewer: str | None = None, encoding: str | None = None,
-                      progress: Callable[[Path], None] | None = None) -> ImportReport:
-    """Parse and resolve every file; no database needed. Any bad file raises InputError."""
+                      progress: Callable[[Path], None] | None = None,
+                      allow_pii: bool = False, identifiers: Path | None = None) -> ImportReport:
+    """Parse and resolve every file; no database needed. Any bad file raises InputError.
+
+    Unless ``allow_pii``, the personal-data gate scans every file (with the names of the
+    ``identifiers`` file, which is read, never stored) and raises
+    :class:`~coder.anonymize.PiiFound` listing each finding.
+    """
     from coder.importers import parse_file
 
     files = collect_paths(paths)
     report = ImportReport(meta=meta, meta_rows=read_meta(meta) if meta else {})
     seen: dict[str, Path] = {}
+    gate = None
+    if not allow_pii:
+        from coder.anonymize import ImportGate
+
+        gate = ImportGate(identifiers, files=files, meta=meta, encoding=encoding)
     for path in files:
         parsed = parse_file(path, encoding=encoding)
         item = prepare(parsed, report.meta_rows, interviewer, report.warnings)
+        if gate is not None:
+            gate.check(parsed, item.id)
         if item.id in seen:
             raise InputError(path, f"duplicate transcript id {item.id!r} (also {seen[item.id]})",
                              "rename one file or give it an `id` in its front matter")
@@ -174,6 +190,8 @@ def parse_transcripts(paths: Iterable[str | Path], *, meta: Path | None = None,
         report.transcripts.append(item)
         if progress:
             progress(path)
+    if gate is not None:
+        gate.close()
     return report
 
 
@@ -205,10 +223,11 @@ def import_transcripts(project: Project, paths: Iterable[str | Path], *,
                        meta: Path | None = None, interviewer: str | None = None,
                        replace: bool = False, dry_run: bool = False,
                        encoding: str | None = None,
-                       progress: Callable[[Path], None] | None = None) -> ImportReport:
+                       progress: Callable[[Path], None] | None = None,
+                       allow_pii: bool = False, identifiers: Path | None = None) -> ImportReport:
     """Parse ``paths`` and store them as transcripts, all in one transaction."""
     report = parse_transcripts(paths, meta=meta, interviewer=interviewer, encoding=encoding,
-                               progress=progress)
+                               progress=progress, allow_pii=allow_pii, identifiers=identifiers)
     return store_transcripts(project, report, replace=replace, dry_run=dry_run)
 
 
@@ -262,21 +281,17 @@ def _write(conn, items: list[PreparedTranscript]) -> None:
     known = set()
     for chunk in _chunks(sorted(people), 500):
         known |= set(conn.execute(select(P.c.id).where(P.c.id.in_(chunk))).scalars())
-    if people - known:
-        conn.execute(insert(P), [{"id": p} for p in sorted(people - known)])
-    if fresh:
-        conn.execute(insert(T), [
-            {"id": i.id, "participant_id": i.participant, "source": str(i.path),
-             "format": i.format, "sha256": i.sha256, "interviewer": i.interviewer,
-             "text": i.text, "imported_at": now} for i in fresh])
-        conn.execute(insert(S), [dict(seg, transcript_id=i.id)
-                                 for i in fresh for seg in i.segments])
+    insert_rows(conn, P, ("id",), [(p,) for p in sorted(people - known)])
+    insert_rows(conn, T, ("id", "participant_id", "source", "format", "sha256", "interviewer",
+                          "text", "imported_at"),
+                [(i.id, i.participant, str(i.path), i.format, i.sha256, i.interviewer, i.text,
+                  now) for i in fresh])
+    insert_rows(conn, S, ("transcript_id",) + SEGMENT_FIELDS,
+                [(i.id, *segment_values(seg)) for i in fresh for seg in i.segments])
     for chunk in _chunks([i.id for i in updated], 500):
         conn.execute(delete(A).where(A.c.transcript_id.in_(chunk)))
-    rows = [{"transcript_id": i.id, "name": k, "value": v}
-            for i in fresh + updated for k, v in i.attributes.items()]
-    if rows:
-        conn.execute(insert(A), rows)
+    insert_rows(conn, A, ("transcript_id", "name", "value"),
+                [(i.id, k, v) for i in fresh + updated for k, v in i.attributes.items()])
 
 
 def _chunks(items: list, size: int):

@@ -33,15 +33,32 @@ def import_(
     encoding: Annotated[Optional[str], typer.Option(
         "--encoding", metavar="CODEC", help="Text encoding for files that are neither UTF-8 "
         "nor UTF-16 with BOM (e.g. cp1251).")] = None,
+    allow_pii: Annotated[bool, typer.Option(
+        "--allow-pii", help="Import even when the personal-data gate finds e-mail addresses, "
+        "phone numbers, URLs, handles, ID numbers or listed names (for public data).")] = False,
+    identifiers: Annotated[Optional[Path], typer.Option(
+        "--identifiers", metavar="FILE", help="The team's key file (YAML/CSV name → "
+        "pseudonym, kept outside the project): the gate also looks for these names. It is "
+        "read, never stored.")] = None,
     db: DbOption = None,
 ) -> None:
-    """Import transcripts into the project, split into speaker turns (one transaction)."""
+    """Import transcripts into the project, split into speaker turns (one transaction).
+
+    A REFI-QDA project (`coder import FILE.qdpx`, or `coder import qdpx FILE`) brings its
+    transcripts, codebook, coders, codings and attributes along.
+    """
+    from coder.cli.refi import import_qdpx, refi_paths
+
+    if (projects := refi_paths(paths)) is not None:
+        return import_qdpx(projects, meta=meta, interviewer=interviewer, replace=replace,
+                           encoding=encoding, dry_run=dry_run, db=db)
     from coder.transcripts import collect_paths, parse_transcripts, store_transcripts
 
     files = collect_paths(paths)
     with _progress(len(files)) as advance:
         report = parse_transcripts(files, meta=meta, interviewer=interviewer,
-                                   encoding=encoding, progress=advance)
+                                   encoding=encoding, progress=advance,
+                                   allow_pii=allow_pii, identifiers=identifiers)
     project = open_project(db, create=not dry_run)
     store_transcripts(project, report, replace=replace, dry_run=dry_run)
     for text in report.warnings:
