@@ -72,7 +72,8 @@ def refi_paths(paths: list[Path]) -> list[Path] | None:
 
 
 def import_qdpx(paths: list[Path], *, meta: Path | None, interviewer: str | None,
-                replace: bool, encoding: str | None, dry_run: bool, db: str | None) -> None:
+                replace: bool, encoding: str | None, dry_run: bool, db: str | None,
+                allow_pii: bool = False, identifiers: Path | None = None) -> None:
     """``coder import FILE.qdpx``: one REFI-QDA project, one transaction."""
     from coder.refi import prepare_qdpx, store_qdpx
 
@@ -81,7 +82,8 @@ def import_qdpx(paths: list[Path], *, meta: Path | None, interviewer: str | None
     for flag, given in (("--replace", replace), ("--encoding", encoding)):
         if given:
             raise CoderError(f"{flag} does not apply to .qdpx projects — leave it out")
-    prepared = prepare_qdpx(paths[0], meta=meta, interviewer=interviewer)
+    prepared = prepare_qdpx(paths[0], meta=meta, interviewer=interviewer, allow_pii=allow_pii,
+                            identifiers=identifiers)
     report = store_qdpx(open_project(db, create=not dry_run), prepared, dry_run=dry_run)
     for text in report.warnings:
         warn(text)

@@ -51,7 +51,8 @@ def import_(
 
     if (projects := refi_paths(paths)) is not None:
         return import_qdpx(projects, meta=meta, interviewer=interviewer, replace=replace,
-                           encoding=encoding, dry_run=dry_run, db=db)
+                           encoding=encoding, dry_run=dry_run, db=db, allow_pii=allow_pii,
+                           identifiers=identifiers)
     from coder.transcripts import collect_paths, parse_transcripts, store_transcripts
 
     files = collect_paths(paths)

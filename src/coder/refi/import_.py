@@ -136,17 +136,36 @@ class PreparedQdpx:
 
 
 def prepare_qdpx(path: str | Path, *, meta: Path | None = None,
-                 interviewer: str | None = None) -> PreparedQdpx:
+                 interviewer: str | None = None, allow_pii: bool = False,
+                 identifiers: Path | None = None) -> PreparedQdpx:
     """Read and check the ``.qdpx`` at ``path`` (and the ``--meta`` CSV); no database needed.
-    Unsafe or unreadable input raises :class:`~coder.errors.InputError`."""
+    Unsafe or unreadable input raises :class:`~coder.errors.InputError`; unless
+    ``allow_pii``, personal data in a source's text raises :class:`~coder.anonymize.PiiFound`
+    (the same gate as for transcript files)."""
     from coder.transcripts import read_meta
 
     refi = read_qdpx(path)
+    if not allow_pii:
+        _pii_gate(refi, identifiers)
     meta_rows = read_meta(meta) if meta else {}
     mapping = (codebook_from_refi(refi.codes, refi.name, str(refi.path))
                if refi.codes else None)
     warnings = list(refi.warnings) + (mapping.warnings if mapping else [])
     return PreparedQdpx(refi, mapping, _plan(refi, meta_rows), interviewer, warnings)
+
+
+def _pii_gate(refi: RefiProject, identifiers: Path | None) -> None:
+    from coder.anonymize import PiiFound, load_identifiers, scan_text
+
+    ids = load_identifiers(identifiers) if identifiers else None
+    findings = []
+    for source in refi.sources:
+        if source.text:
+            findings += scan_text(source.text, identifiers=ids,
+                                  source=f"{refi.path}!{source.name}")
+    if findings:
+        raise PiiFound(findings, "pseudonymize the sources in the other tool (or export, "
+                       "coder anonymize, re-import), or pass --allow-pii if the data is public")
 
 
 def store_qdpx(project: Project, prepared: PreparedQdpx, *, dry_run: bool = False
@@ -170,10 +189,12 @@ def store_qdpx(project: Project, prepared: PreparedQdpx, *, dry_run: bool = Fals
 
 
 def import_qdpx(project: Project, path: str | Path, *, meta: Path | None = None,
-                interviewer: str | None = None, dry_run: bool = False) -> QdpxImport:
+                interviewer: str | None = None, dry_run: bool = False,
+                allow_pii: bool = False, identifiers: Path | None = None) -> QdpxImport:
     """Import the ``.qdpx`` at ``path`` (see the module docstring): prepare, then store."""
-    return store_qdpx(project, prepare_qdpx(path, meta=meta, interviewer=interviewer),
-                      dry_run=dry_run)
+    prepared = prepare_qdpx(path, meta=meta, interviewer=interviewer, allow_pii=allow_pii,
+                            identifiers=identifiers)
+    return store_qdpx(project, prepared, dry_run=dry_run)
 
 
 # ------------------------------------------------------------------------------ planning
