@@ -33,3 +33,19 @@ def test_quotes_refuse_personal_data_unless_allowed(cli, db_path, tmp_path):
                   "--allow-pii")
     assert allowed.exit_code == 0 and "expert.kz09@example.org" in out.read_text("utf-8")
     assert dump_db(db_path) == before
+
+
+def test_codings_and_qdpx_exports_refuse_personal_data(cli, tmp_path):
+    t = tmp_path / "KZ-09.txt"
+    t.write_text(LEAKY, encoding="utf-8")
+    assert cli("import", t, "--allow-pii").exit_code == 0
+    assert cli("codebook", "load", CODEBOOK).exit_code == 0
+    codings = tmp_path / "c.csv"
+    codings.write_text("transcript,segment,code\nKZ-09,2,reforms\n", encoding="utf-8")
+    assert cli("codings", "import", codings, "--coder", "alice").exit_code == 0
+    for args in (["codings", "export", "-o", tmp_path / "out.csv"],
+                 ["export", "qdpx", tmp_path / "out.qdpx"]):
+        result = cli(*args)
+        assert result.exit_code == 1 and "expert.kz09@example.org" in result.output
+        assert not (tmp_path / args[-1]).exists()
+        assert cli(*args, "--allow-pii").exit_code == 0

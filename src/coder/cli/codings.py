@@ -8,7 +8,10 @@ from typing import Annotated, Optional
 
 import typer
 
-from coder.cli.common import DbOption, Format, FormatOption, OutputOption, message, open_project
+from coder.cli.common import (
+    AllowPiiOption, DbOption, Format, FormatOption, IdentifiersOption, OutputOption, gate_output,
+    message, open_project,
+)
 
 codings_app = typer.Typer(help="Bring codings in from spreadsheets and take them out again.",
                           no_args_is_help=True)
@@ -49,6 +52,8 @@ def export(
     format: Annotated[SheetFormat, typer.Option("--format", "-f", help="csv or xlsx.")]
     = SheetFormat.csv,
     output: OutputOption = None,
+    identifiers: IdentifiersOption = None,
+    allow_pii: AllowPiiOption = False,
     db: DbOption = None,
 ) -> None:
     """Export codings with coder, speaker and text (re-importable with `codings import`)."""
@@ -56,6 +61,8 @@ def export(
     from coder.render import render_rows
 
     rows = export_rows(open_project(db), coder)
+    gate_output({row[6] for row in rows}, source=output, allow_pii=allow_pii,
+                identifiers=identifiers)
     render_rows(EXPORT_COLUMNS, rows, format.value, output)
 
 

@@ -82,3 +82,23 @@ def write_bytes(content: bytes, output: Path) -> None:
 
 def dump_json(data: Any) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False)
+
+
+IdentifiersOption = Annotated[Optional[Path], typer.Option(
+    "--identifiers", metavar="FILE", help="The team's key file of real names (YAML or CSV, "
+    "kept outside the project): output naming anyone in it is refused.", show_default=False)]
+AllowPiiOption = Annotated[bool, typer.Option(
+    "--allow-pii", help="Write the output even if personal data is found in its text.")]
+
+
+def gate_output(texts, *, source, allow_pii: bool, identifiers: Path | None) -> None:
+    """The anonymization gate on the way out: refuse (PiiFound, exit 1) to write interview
+    text that holds personal data, unless ``allow_pii``."""
+    if allow_pii:
+        return
+    from coder.anonymize import check_output, load_identifiers
+
+    check_output("\n\n".join(texts), source=source or "output",
+                 identifiers=load_identifiers(identifiers) if identifiers else None,
+                 fix="pseudonymize the transcript (coder anonymize), re-import it with "
+                     "--replace, or pass --allow-pii")

@@ -7,7 +7,10 @@ from typing import Annotated
 
 import typer
 
-from coder.cli.common import DbOption, message, open_project, warn, write_bytes
+from coder.cli.common import (
+    AllowPiiOption, DbOption, IdentifiersOption, gate_output, message, open_project, warn,
+    write_bytes,
+)
 from coder.errors import CoderError
 
 export_app = typer.Typer(
@@ -19,6 +22,8 @@ export_app = typer.Typer(
 def qdpx(
     file: Annotated[Path, typer.Argument(metavar="FILE", help="The .qdpx file to write.",
                                          show_default=False)],
+    identifiers: IdentifiersOption = None,
+    allow_pii: AllowPiiOption = False,
     db: DbOption = None,
 ) -> None:
     """Export the project as a REFI-QDA project (.qdpx) for other QDA software.
@@ -26,9 +31,15 @@ def qdpx(
     Coders, codebook, transcripts with attributes, codings and memos; `coder import FILE.qdpx`
     reads it back.
     """
+    from sqlalchemy import text
+
     from coder.refi import export_qdpx
 
-    result = export_qdpx(open_project(db))
+    project = open_project(db)
+    with project.read() as conn:
+        texts = conn.execute(text("SELECT text FROM transcript")).scalars().all()
+    gate_output(texts, source=file, allow_pii=allow_pii, identifiers=identifiers)
+    result = export_qdpx(project)
     for text in result.warnings:
         warn(text)
     write_bytes(result.data, file)

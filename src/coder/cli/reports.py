@@ -9,7 +9,8 @@ from typing import Annotated, Optional
 import typer
 
 from coder.cli.common import (
-    DbOption, Format, FormatOption, OutputOption, message, open_project, warn,
+    AllowPiiOption, DbOption, Format, FormatOption, IdentifiersOption, OutputOption, gate_output,
+    message, open_project, warn,
 )
 
 report_app = typer.Typer(
@@ -181,12 +182,8 @@ def quotes(
         "--format", "-f", help="md: blockquotes; latex: quote environments (escaped); csv; "
         "json.")] = QuoteFormat.md,
     output: OutputOption = None,
-    identifiers: Annotated[Optional[Path], typer.Option(
-        "--identifiers", metavar="FILE", help="The team's key file of real names (YAML or "
-        "CSV, kept outside the project): quotes naming anyone in it are refused.")] = None,
-    allow_pii: Annotated[bool, typer.Option(
-        "--allow-pii", help="Write the quotes even if personal data is found in them.")]
-    = False,
+    identifiers: IdentifiersOption = None,
+    allow_pii: AllowPiiOption = False,
     db: DbOption = None,
 ) -> None:
     """Illustrative quotes for a theme (see QUOTES_HELP and coder.reports.quotes)."""
@@ -195,13 +192,8 @@ def quotes(
 
     qs = build(open_project(db), theme=theme, by=by, limit=limit, coder=coder, who=who)
     _notes(qs.notes)
-    if not allow_pii:  # the last gate before a quote leaves the project (anonymization issue)
-        from coder.anonymize import check_output, load_identifiers
-
-        check_output("\n\n".join(f"{q.attribution}: {q.text}" for q in qs.quotes),
-                     source=output or "quotes", fix="pseudonymize the transcript (coder "
-                     "anonymize), re-import it with --replace, or pass --allow-pii",
-                     identifiers=load_identifiers(identifiers) if identifiers else None)
+    gate_output((f"{q.attribution}: {q.text}" for q in qs.quotes), source=output or "quotes",
+                allow_pii=allow_pii, identifiers=identifiers)
     render_quotes(qs, format.value, output)
 
 
