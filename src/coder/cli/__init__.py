@@ -31,6 +31,9 @@ class CoderGroup(TyperGroup):
                 raise
             _error(str(exc))
             raise typer.Exit(exc.exit_code) from None
+        except BrokenPipeError:  # `coder … | head`: the reader left; not an error
+            _silence_stdout()
+            raise typer.Exit(0) from None
         except KeyboardInterrupt:
             _error("interrupted — everything confirmed before the interrupt is saved")
             raise typer.Exit(130) from None
@@ -40,6 +43,16 @@ class CoderGroup(TyperGroup):
             _error(f"internal error: {type(exc).__name__}: {exc} — rerun with --debug for "
                    "the traceback and report it")
             raise typer.Exit(1) from None
+
+
+def _silence_stdout() -> None:
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 def _is_cli_signal(exc: Exception) -> bool:
@@ -85,6 +98,10 @@ def _register() -> None:
 
     for module in (project, transcripts, codebook, code, codings, agreement):
         module.register(app)
+    __import__("coder.cli.autocode", fromlist=["register"]).register(app)
+    __import__("coder.cli.reports", fromlist=["register"]).register(app)
+    __import__("coder.cli.refi", fromlist=["register"]).register(app)
+    __import__("coder.cli.anonymize", fromlist=["register"]).register(app)
 
 
 _register()

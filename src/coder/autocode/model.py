@@ -1,0 +1,703 @@
+"""The learned coder: a text classifier trained on one coder's decisions, measured like a coder.
+
+Training data (:func:`training_data`) are the participant segments a human or consensus coder
+reviewed: the segment's text and its labels — the themes the coder applied (a sub-code counts
+for its theme), or with ``level="codes"`` the full keys. A segment reviewed without codes is a
+negative example for every label.
+
+The model (:func:`build_pipeline`) is a scikit-learn pipeline::
+
+    FeatureUnion(hashed word 1–2-gram counts, hashed char_wb 2–5-gram counts)
+      → per block: n-grams of >= 1 (words) / 2 (characters) training segments, TF-IDF
+      → OneVsRestClassifier(LogisticRegression(class_weight="balanced"))   # or
+      → OneVsRestClassifier(CalibratedClassifierCV(LinearSVC(class_weight="balanced")))
+
+one binary classifier per label (multi-label), balanced class weights because most themes are
+rare. It is measured by cross-validation grouped by transcript (:func:`grouped_folds`,
+scikit-learn's ``GroupKFold``), so that no interview has segments on both sides of a split
+and the figures say how the model does on *new* interviews. From the out-of-fold predictions
+(probability >= ``threshold``) we report, per label, precision, recall, F1 and Krippendorff's
+alpha (nominal) of the 2-column matrix (human, model) — the same alpha ``coder agreement``
+reports for two coders — and overall: micro-averaged precision/recall/F1, macro F1, alpha
+pooled over all (segment, label) pairs and the mean of per-label alphas.
+
+The model fitted on all the data is stored in the ``autocode_model`` table (joblib pickle of
+the fitted pipeline) with the codebook version it was trained under, the training coder, the
+SHA-256 of the training rows and the metrics. :func:`apply_model` codes the participant
+segments the machine coder has not reviewed yet, storing each code with its probability
+(``coding.probability``) and a review with source ``auto``; it refuses a model trained under
+another codebook version. Everything is deterministic given the seed.
+
+**Training segments get their out-of-fold prediction.** A model fitted on all of alice's
+segments reproduces her decisions on them almost perfectly, so ``coder agreement --coders
+alice,auto:model`` on those segments would measure memory, not skill. The stored model keeps
+the cross-validated probability of every training segment (keyed by transcript, segment number
+and a hash of the text), and :func:`apply_model` uses it for those segments: the agreement
+report of ``alice`` against ``auto:model`` then equals the cross-validated figures, and the
+agreement with other coders on the same segments is that of a model that never saw the
+interview. Segments outside the training data (or whose text changed) get the full model's
+prediction.
+
+The blob is a pickle: only load models from projects you trust (as with any project file).
+
+NumPy and scikit-learn are imported here at module level: only the ``autocode train`` and
+``autocode apply`` commands import this module.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import io
+import json
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+from sqlalchemy import and_, delete, insert, select
+from sqlalchemy.engine import Connection
+
+from coder.autocode.keywords import machine_coder_name
+from coder.codebook import CodebookInfo, require_codebook, theme_of
+from coder.coding.store import C, K, R, S, coder_id, get_or_create_coder
+from coder.db.engine import Project
+from coder.db.models import AutocodeModel, Codebook, utcnow
+from coder.errors import CoderError, NotFoundError
+
+MODEL_CODER = "auto:model"
+CLASSIFIERS = ("logreg", "svm")
+LEVELS = ("themes", "codes")
+DEFAULT_THRESHOLD = 0.5
+_BATCH = 5000
+
+M = AutocodeModel.__table__
+CB = Codebook.__table__
+
+
+# --- training data -----------------------------------------------------------------------
+
+@dataclass
+class TrainingData:
+    """One row per participant segment the coder reviewed, ordered by (transcript, n).
+
+    ``candidates`` are the possible labels (themes, or every code with ``level="codes"``), in
+    codebook order; ``targets[i]`` the labels of row ``i``.
+    """
+
+    coder: str
+    level: str
+    codebook: CodebookInfo
+    candidates: list[str]
+    transcripts: list[str]
+    numbers: list[int]
+    texts: list[str]
+    targets: list[tuple[str, ...]]
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    @property
+    def sha256(self) -> str:
+        """SHA-256 of the JSON of the sorted ``[transcript, n, text, [labels…]]`` rows."""
+        rows = sorted(zip(self.transcripts, self.numbers, self.texts,
+                          (list(t) for t in self.targets)))
+        blob = json.dumps(rows, ensure_ascii=False, separators=(",", ":"))
+        return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+    def matrix(self, labels: list[str]) -> np.ndarray:
+        """``Y[i, j]`` = 1 when row ``i`` has ``labels[j]`` (int8, rows × labels)."""
+        index = {k: j for j, k in enumerate(labels)}
+        y = np.zeros((len(self), len(labels)), dtype=np.int8)
+        for i, target in enumerate(self.targets):
+            for key in target:
+                if key in index:
+                    y[i, index[key]] = 1
+        return y
+
+    def counts(self) -> dict[str, tuple[int, int]]:
+        """``{label: (positive segments, transcripts with a positive)}`` for every candidate."""
+        segments = {k: 0 for k in self.candidates}
+        transcripts: dict[str, set[str]] = {k: set() for k in self.candidates}
+        for tid, target in zip(self.transcripts, self.targets):
+            for key in target:
+                segments[key] += 1
+                transcripts[key].add(tid)
+        return {k: (segments[k], len(transcripts[k])) for k in self.candidates}
+
+
+def training_data(conn: Connection, coder: str, level: str = "themes") -> TrainingData:
+    """The participant segments ``coder`` reviewed, with their labels at ``level``.
+
+    Codings whose key is not in the current codebook are ignored.
+    """
+    if level not in LEVELS:
+        raise CoderError(f"unknown level {level!r} — use themes or codes")
+    codebook = require_codebook(conn)
+    kind = conn.execute(select(C.c.kind).where(C.c.name == coder)).scalar()
+    cid = coder_id(conn, coder)
+    if kind == "machine":
+        raise CoderError(f"{coder} is a machine coder — train from a person's or the "
+                         "consensus's codings, e.g. --from alice or --from consensus")
+    candidates = ([c.key for c in codebook.themes] if level == "themes"
+                  else [c.key for c in codebook.codes])
+    known = set(candidates) if level == "codes" else set(codebook.keys)
+    rows = conn.execute(
+        select(S.c.id, S.c.transcript_id, S.c.n, S.c.text)
+        .join(R, and_(R.c.segment_id == S.c.id, R.c.coder_id == cid))
+        .where(S.c.role == "participant").order_by(S.c.transcript_id, S.c.n)).all()
+    labels: dict[int, set[str]] = {}
+    for sid, key in conn.execute(select(K.c.segment_id, K.c.code_key)
+                                 .where(K.c.coder_id == cid)):
+        if key in known:
+            labels.setdefault(sid, set()).add(theme_of(key) if level == "themes" else key)
+    if not rows:
+        raise CoderError(f"{coder} has not reviewed any participant segment — import their "
+                         "codings or code with `coder code` first")
+    order = {k: i for i, k in enumerate(candidates)}
+    return TrainingData(
+        coder=coder, level=level, codebook=codebook, candidates=candidates,
+        transcripts=[r.transcript_id for r in rows], numbers=[r.n for r in rows],
+        texts=[r.text for r in rows],
+        targets=[tuple(sorted(labels.get(r.id, ()), key=order.__getitem__)) for r in rows])
+
+
+def check_examples(data: TrainingData, folds: int, *, skip_rare: bool = False
+                   ) -> tuple[list[str], dict[str, dict]]:
+    """The labels to train and those skipped as too rare: ``(labels, {label: counts})``.
+
+    Cross-validation with ``folds`` folds needs at least ``folds`` transcripts, and for every
+    label at least ``folds`` positive segments spread over at least ``folds`` transcripts, and
+    at least ``folds`` negative segments. A label below that is a :class:`CoderError` naming
+    it with its counts, unless ``skip_rare`` (then it is left out and listed as skipped).
+    """
+    if folds < 2:
+        raise CoderError(f"--folds {folds}: cross-validation needs at least 2 folds")
+    n_transcripts = len(set(data.transcripts))
+    if n_transcripts < folds:
+        fix = (f"use --folds {n_transcripts} or code more transcripts" if n_transcripts >= 2
+               else "code segments of more transcripts")
+        raise CoderError(f"{data.coder} reviewed segments of only {n_transcripts} "
+                         f"transcript(s), fewer than the {folds} folds (cross-validation "
+                         f"groups by transcript) — {fix}")
+    rare: dict[str, dict] = {}
+    for key, (positives, transcripts) in data.counts().items():
+        negatives = len(data) - positives
+        if positives < folds or transcripts < folds or negatives < folds:
+            rare[key] = {"positives": positives, "transcripts": transcripts,
+                         "negatives": negatives}
+    if rare and not skip_rare:
+        what = "theme" if data.level == "themes" else "code"
+        listing = "; ".join(
+            f"{k}: {c['positives']} positive segment(s) in {c['transcripts']} transcript(s)"
+            + (f", {c['negatives']} negative(s)" if c["negatives"] < folds else "")
+            for k, c in rare.items())
+        raise CoderError(
+            f"too few examples by {data.coder} to train and cross-validate with {folds} "
+            f"folds — {listing}; each {what} needs at least {folds} positive segments in at "
+            f"least {folds} transcripts (and {folds} negatives): code more segments, use "
+            "fewer --folds, or pass --skip-rare to leave these out")
+    labels = [k for k in data.candidates if k not in rare]
+    if not labels:
+        raise CoderError(f"every {data.level[:-1]} is too rare in {data.coder}'s codings to "
+                         f"train with {folds} folds — code more segments or use fewer --folds")
+    return labels, rare
+
+
+# --- model and cross-validation ----------------------------------------------------------
+
+def grouped_folds(groups, folds: int, seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``folds`` (train indices, test indices) splits keeping each group on one side.
+
+    scikit-learn's ``GroupKFold``: every group (transcript) is in exactly one test fold, and
+    never in the training part of that fold. The groups are shuffled with ``seed`` and dealt
+    into folds of (nearly) equal numbers of groups (scikit-learn 1.6+; older versions do not
+    shuffle and balance the folds' rows instead).
+    """
+    from sklearn.model_selection import GroupKFold
+
+    groups = np.asarray(groups, dtype=object)
+    if len(set(groups.tolist())) < folds:
+        raise CoderError(f"only {len(set(groups.tolist()))} transcript(s) for {folds} folds — "
+                         "use fewer --folds")
+    try:
+        splitter = GroupKFold(n_splits=folds, shuffle=True, random_state=seed)
+    except TypeError:  # scikit-learn < 1.6: no shuffling, still deterministic
+        splitter = GroupKFold(n_splits=folds)
+    dummy = np.zeros(len(groups))
+    return [(train, test) for train, test in splitter.split(dummy, groups=groups)]
+
+
+HASH_FEATURES = 2 ** 20  # hashed columns per block (words, characters)
+
+
+def __getattr__(name: str):
+    # NgramSelector subclasses scikit-learn's BaseEstimator, so it is built on first use (see
+    # _ngram_selector); pickle finds it here when a stored model is loaded.
+    if name == "NgramSelector":
+        return _ngram_selector()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+@functools.cache
+def _ngram_selector() -> type:
+    """The class ``NgramSelector``, defined when first needed so that importing this module
+    (e.g. to list models) does not import scikit-learn."""
+    from sklearn.base import BaseEstimator, TransformerMixin
+
+    class NgramSelector(TransformerMixin, BaseEstimator):
+        """One block of hashed n-gram counts, reduced to the n-grams of >= ``min_df`` rows.
+
+        ``block`` is the ``(start, stop)`` column range of the block in the counts matrix.
+        Fitted on the training rows, it keeps the columns at least ``min_df`` of them have —
+        what ``TfidfVectorizer(min_df=…)`` does with its vocabulary, which
+        ``HashingVectorizer`` has not — so the classifier's cost follows the n-grams actually
+        seen, not the 2^20 hash buckets. (scikit-learn's ``ColumnTransformer`` would select
+        the block too, but spends seconds validating two million column indices.) Output:
+        the kept columns only.
+        """
+
+        def __init__(self, block: tuple[int, int] = (0, 0), min_df: int = 1):
+            self.block = block
+            self.min_df = min_df
+
+        def fit(self, x, y=None):
+            start, stop = self.block
+            df = np.bincount(x[:, start:stop].tocsr().indices, minlength=stop - start)
+            self.columns_ = start + np.flatnonzero(df >= self.min_df)
+            return self
+
+        def transform(self, x):
+            return x.tocsr()[:, self.columns_]
+
+    NgramSelector.__module__ = __name__
+    NgramSelector.__qualname__ = "NgramSelector"
+    return NgramSelector
+
+
+def build_pipeline(classifier: str = "logreg", seed: int = 0):
+    """The unfitted pipeline: word 1–2-gram + char_wb 2–5-gram TF-IDF → one-vs-rest classifier.
+
+    Steps:
+
+    1. ``counts``: a ``FeatureUnion`` of two ``HashingVectorizer`` (word 1–2-grams;
+       ``char_wb`` 2–5-grams), raw counts, 2^20 columns each. Hashing is stateless, so
+       cross-validation tokenizes every segment once for all folds (the costly part), and no
+       vocabulary is learnt from test folds.
+    2. ``tfidf``: a ``FeatureUnion`` of, per block, the n-grams of at least ``min_df``
+       training segments (:class:`NgramSelector`; 1 for words, 2 for characters: one-off
+       character n-grams are mostly noise) and their TF-IDF (``sublinear_tf``, l2 norm per
+       block), fitted on the training rows — what a ``TfidfVectorizer`` per block joined by a
+       ``FeatureUnion`` computes, up to hash collisions.
+    3. ``classify``: one binary classifier per label. ``logreg``:
+       ``LogisticRegression(class_weight="balanced")``; ``svm``: ``LinearSVC`` with balanced
+       weights, calibrated to probabilities (Platt scaling, 3-fold).
+    """
+    from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.multiclass import OneVsRestClassifier
+    from sklearn.pipeline import FeatureUnion, Pipeline, make_pipeline
+
+    NgramSelector = _ngram_selector()
+    if classifier not in CLASSIFIERS:
+        raise CoderError(f"unknown classifier {classifier!r} — use logreg or svm")
+    hashing = {"n_features": HASH_FEATURES, "alternate_sign": False, "norm": None,
+               "strip_accents": "unicode", "dtype": np.float32}
+    counts = FeatureUnion([
+        ("words", HashingVectorizer(ngram_range=(1, 2), **hashing)),
+        ("chars", HashingVectorizer(analyzer="char_wb", ngram_range=(2, 5), **hashing)),
+    ])
+    words, chars = (0, HASH_FEATURES), (HASH_FEATURES, 2 * HASH_FEATURES)
+    tfidf = FeatureUnion([
+        ("words", make_pipeline(NgramSelector(words, 1), TfidfTransformer(sublinear_tf=True))),
+        ("chars", make_pipeline(NgramSelector(chars, 2), TfidfTransformer(sublinear_tf=True))),
+    ])
+    if classifier == "logreg":
+        estimator = LogisticRegression(class_weight="balanced", max_iter=2000,
+                                       random_state=seed)
+    else:
+        from sklearn.calibration import CalibratedClassifierCV
+        from sklearn.svm import LinearSVC
+
+        estimator = CalibratedClassifierCV(
+            LinearSVC(class_weight="balanced", random_state=seed), method="sigmoid", cv=3)
+    return Pipeline([("counts", counts), ("tfidf", tfidf),
+                     ("classify", OneVsRestClassifier(estimator))])
+
+
+def token_counts(texts: list[str]):
+    """The stateless first step of :func:`build_pipeline` applied to ``texts`` (sparse)."""
+    with _single_blas_thread():
+        return build_pipeline()[0].transform(texts)
+
+
+def _single_blas_thread():
+    """BLAS limited to one thread: the per-label problems are small, and a multi-threaded
+    BLAS spinning on a busy machine made fitting ten times slower in our measurements."""
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=1, user_api="blas")
+
+
+def _fit(pipeline, x, y: np.ndarray):
+    """Fit ``pipeline`` on texts or on their :func:`token_counts` (then pass ``pipeline[1:]``)."""
+    with warnings.catch_warnings(), _single_blas_thread():
+        # A label absent from a training fold gets a constant predictor; that is expected.
+        warnings.filterwarnings("ignore", message="Label .* is present in all training",
+                                category=UserWarning)
+        try:
+            return pipeline.fit(x, y[:, 0] if y.shape[1] == 1 else y)
+        except ValueError as exc:
+            raise CoderError(f"the classifier could not be fitted ({exc}) — with --classifier "
+                             "svm every label needs a few more examples; try --classifier "
+                             "logreg or --skip-rare") from exc
+
+
+def _proba(pipeline, x, n_labels: int) -> np.ndarray:
+    """Probability of each label (rows × labels) for texts (or counts, as in :func:`_fit`)."""
+    with _single_blas_thread():
+        p = np.asarray(pipeline.predict_proba(x), dtype=np.float64)
+    return p[:, 1:] if n_labels == 1 else p
+
+
+def label_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict:
+    """Precision, recall, F1 and Krippendorff's alpha (nominal) of one label.
+
+    ``y_true``, ``y_pred``: 0/1 vectors over the same segments. precision = TP/(TP+FP),
+    recall = TP/(TP+FN), F1 = 2TP/(2TP+FP+FN) (= 2PR/(P+R)), each ``None`` when its
+    denominator is 0; alpha of the segments × 2 matrix (human, model), ``None`` when
+    undefined (no variation).
+    """
+    from coder.agreement import krippendorff_alpha
+
+    tp = int(((y_true == 1) & (y_pred == 1)).sum())
+    fp = int(((y_true == 0) & (y_pred == 1)).sum())
+    fn = int(((y_true == 1) & (y_pred == 0)).sum())
+    precision = tp / (tp + fp) if tp + fp else None
+    recall = tp / (tp + fn) if tp + fn else None
+    f1 = 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else None
+    alpha = krippendorff_alpha(np.column_stack([y_true, y_pred]).astype(float), "nominal")
+    return {"positives": int(y_true.sum()), "predicted": int(y_pred.sum()),
+            "precision": _round(precision), "recall": _round(recall), "f1": _round(f1),
+            "krippendorff_alpha": _round(alpha)}
+
+
+def _round(x) -> float | None:
+    if x is None or (isinstance(x, float) and np.isnan(x)):
+        return None
+    return round(float(x), 6)
+
+
+def cross_validate(data: TrainingData, labels: list[str], *, folds: int = 5, seed: int = 0,
+                   classifier: str = "logreg", threshold: float = DEFAULT_THRESHOLD,
+                   counts=None) -> dict:
+    """Out-of-fold metrics of the pipeline, grouped by transcript (see the module docstring).
+
+    Returns ``{"labels": {label: label_metrics + transcripts}, "overall": {…},
+    "test_transcripts": [[ids of fold 1], …], "proba": out-of-fold probabilities (rows ×
+    labels)}``. ``counts``: the :func:`token_counts` of ``data.texts``, if already computed.
+    Each fold fits the pipeline after its stateless first step on the training rows only.
+    """
+    from coder.agreement import krippendorff_alpha
+
+    y = data.matrix(labels)
+    counts = token_counts(data.texts) if counts is None else counts
+    proba = np.zeros(y.shape, dtype=np.float64)
+    test_transcripts = []
+    for train, test in grouped_folds(data.transcripts, folds, seed):
+        fitted = _fit(build_pipeline(classifier, seed)[1:], counts[train], y[train])
+        proba[test] = _proba(fitted, counts[test], len(labels))
+        test_transcripts.append(sorted({data.transcripts[i] for i in test}))
+    pred = (proba >= threshold).astype(np.int8)
+    counts = data.counts()
+    per_label = {}
+    for j, key in enumerate(labels):
+        per_label[key] = label_metrics(y[:, j], pred[:, j])
+        per_label[key]["transcripts"] = counts[key][1]
+    tp = int(((y == 1) & (pred == 1)).sum())
+    fp = int(((y == 0) & (pred == 1)).sum())
+    fn = int(((y == 1) & (pred == 0)).sum())
+    precision = tp / (tp + fp) if tp + fp else None
+    recall = tp / (tp + fn) if tp + fn else None
+    f1 = 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else None
+    f1s = [m["f1"] for m in per_label.values() if m["f1"] is not None]
+    alphas = [m["krippendorff_alpha"] for m in per_label.values()
+              if m["krippendorff_alpha"] is not None]
+    pooled = krippendorff_alpha(np.column_stack([y.ravel(), pred.ravel()]).astype(float),
+                                "nominal")
+    overall = {"precision": _round(precision), "recall": _round(recall), "f1": _round(f1),
+               "macro_f1": _round(float(np.mean(f1s))) if f1s else None,
+               "krippendorff_alpha": _round(pooled),
+               "mean_alpha": _round(float(np.mean(alphas))) if alphas else None}
+    return {"labels": per_label, "overall": overall, "test_transcripts": test_transcripts,
+            "proba": proba}
+
+
+# --- training and storing ----------------------------------------------------------------
+
+@dataclass
+class TrainedModel:
+    """A fitted model with its cross-validation report (``metrics``, JSON-able)."""
+
+    name: str
+    codebook_id: int
+    trained_from: str
+    data_sha256: str
+    metrics: dict
+    pipeline: object
+    labels: list[str]
+    out_of_fold: dict[tuple[str, int], tuple[str, tuple[float, ...]]] = field(
+        default_factory=dict, repr=False)
+
+    def blob(self) -> bytes:
+        """The joblib pickle stored in ``autocode_model.blob``."""
+        import joblib
+        import sklearn
+
+        buf = io.BytesIO()
+        joblib.dump({"pipeline": self.pipeline, "labels": self.labels,
+                     "level": self.metrics["level"], "out_of_fold": self.out_of_fold,
+                     "sklearn": sklearn.__version__},
+                    buf, compress=3)
+        return buf.getvalue()
+
+
+def fit_model(data: TrainingData, *, name: str = MODEL_CODER, folds: int = 5, seed: int = 0,
+              classifier: str = "logreg", skip_rare: bool = False,
+              threshold: float = DEFAULT_THRESHOLD) -> TrainedModel:
+    """Cross-validate, then fit on all of ``data``. Pure: reads and writes no database."""
+    name = machine_coder_name(name)
+    labels, skipped = check_examples(data, folds, skip_rare=skip_rare)
+    counts = token_counts(data.texts)
+    cv = cross_validate(data, labels, folds=folds, seed=seed, classifier=classifier,
+                        threshold=threshold, counts=counts)
+    pipeline = build_pipeline(classifier, seed)
+    _fit(pipeline[1:], counts, data.matrix(labels))  # the slice shares the fitted steps
+    metrics = {
+        "model": name, "trained_from": data.coder, "level": data.level,
+        "codebook_version": data.codebook.version, "classifier": classifier,
+        "folds": folds, "seed": seed, "threshold": threshold,
+        "segments": len(data), "transcripts": len(set(data.transcripts)),
+        "data_sha256": data.sha256,
+        data.level: cv["labels"], "skipped": skipped, "overall": cv["overall"],
+        "test_transcripts": cv["test_transcripts"],
+    }
+    out_of_fold = {(t, n): (_text_key(text), tuple(float(p) for p in row))
+                   for t, n, text, row in zip(data.transcripts, data.numbers, data.texts,
+                                              cv["proba"])}
+    return TrainedModel(name, data.codebook.id, data.coder, data.sha256, metrics, pipeline,
+                        labels, out_of_fold)
+
+
+def _text_key(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+
+def save_model(conn: Connection, model: TrainedModel) -> None:
+    """Store ``model`` under its name, replacing a previous model of that name."""
+    conn.execute(delete(M).where(M.c.name == model.name))
+    conn.execute(insert(M).values(
+        name=model.name, codebook_id=model.codebook_id, trained_from=model.trained_from,
+        data_sha256=model.data_sha256, metrics=json.dumps(model.metrics, ensure_ascii=False),
+        blob=model.blob(), created_at=utcnow()))
+
+
+def train_model(project: Project, source: str, *, name: str = MODEL_CODER,
+                level: str = "themes", folds: int = 5, seed: int = 0,
+                classifier: str = "logreg", skip_rare: bool = False) -> TrainedModel:
+    """Read ``source``'s decisions, cross-validate and fit, store the model as ``name``.
+
+    Reading and writing are two short transactions; fitting happens in between, so a long
+    training never holds the project's write lock.
+    """
+    name = machine_coder_name(name)
+    with project.read() as conn:
+        data = training_data(conn, source, level)
+    model = fit_model(data, name=name, folds=folds, seed=seed, classifier=classifier,
+                      skip_rare=skip_rare)
+    with project.write() as conn:
+        current = require_codebook(conn)
+        if current.id != model.codebook_id:
+            raise CoderError("the codebook changed while the model was training — run "
+                             "`coder autocode train` again")
+        save_model(conn, model)
+    return model
+
+
+# --- stored models -----------------------------------------------------------------------
+
+@dataclass
+class StoredModel:
+    """A row of ``autocode_model`` (``metrics`` parsed; ``blob`` still pickled)."""
+
+    name: str
+    codebook_id: int
+    codebook_version: int | None
+    trained_from: str
+    data_sha256: str
+    metrics: dict
+    created_at: object
+    blob: bytes = field(repr=False, default=b"")
+
+    def load(self) -> dict:
+        """The unpickled ``{"pipeline", "labels", "level", "sklearn"}``."""
+        import joblib
+
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # InconsistentVersionWarning: it usually loads
+                return joblib.load(io.BytesIO(self.blob))
+        except Exception as exc:  # a blob from another scikit-learn or Python version
+            raise CoderError(f"model {self.name} cannot be loaded ({type(exc).__name__}: "
+                             f"{exc}) — retrain it: coder autocode train --from "
+                             f"{self.trained_from} --as {self.name}") from exc
+
+
+def stored_models(conn: Connection, name: str | None = None, *, blob: bool = False
+                  ) -> list[StoredModel]:
+    """Stored models (all, or the one named), by name; ``blob`` loads the pickles too."""
+    columns = [M.c.name, M.c.codebook_id, CB.c.version, M.c.trained_from, M.c.data_sha256,
+               M.c.metrics, M.c.created_at] + ([M.c.blob] if blob else [])
+    query = select(*columns).join(CB, CB.c.id == M.c.codebook_id, isouter=True).order_by(M.c.name)
+    if name is not None:
+        query = query.where(M.c.name == name)
+    return [StoredModel(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), r[6],
+                        r[7] if blob else b"") for r in conn.execute(query)]
+
+
+def require_model(conn: Connection, name: str) -> StoredModel:
+    """The stored model ``name``, checked against the current codebook version."""
+    found = stored_models(conn, name, blob=True)
+    if not found:
+        names = [m.name for m in stored_models(conn)]
+        raise NotFoundError(f"no trained model {name!r} (models: "
+                            f"{', '.join(names) or 'none yet'}) — train one with "
+                            f"`coder autocode train --from CODER --as {name}`")
+    model = found[0]
+    current = require_codebook(conn)
+    if model.codebook_id != current.id:
+        trained = model.codebook_version if model.codebook_version is not None else "?"
+        raise CoderError(
+            f"model {name} was trained with codebook version {trained}, but the project's "
+            f"codebook is now version {current.version} — retrain it: coder autocode train "
+            f"--from {model.trained_from} --as {name}")
+    return model
+
+
+# --- applying ----------------------------------------------------------------------------
+
+@dataclass
+class ApplyReport:
+    """What :func:`apply_model` did: ``segments`` newly coded, ``coded`` of them with at least
+    one code, ``codings`` stored, ``replaced`` previous codings removed (``--all``);
+    ``out_of_fold`` segments were training segments given their cross-validated prediction."""
+
+    model: str
+    coder: str
+    threshold: float
+    out_of_fold: int = 0
+    segments: int = 0
+    coded: int = 0
+    codings: int = 0
+    replaced: int = 0
+    by_code: dict[str, int] = field(default_factory=dict)
+
+
+def predict(model: StoredModel, texts: list[str]) -> tuple[list[str], np.ndarray]:
+    """``(labels, probabilities rows × labels)`` of the fitted model on ``texts``."""
+    return _predict(model.load(), texts)
+
+
+def _predict(loaded: dict, texts: list[str]) -> tuple[list[str], np.ndarray]:
+    labels = loaded["labels"]
+    if not texts:
+        return labels, np.zeros((0, len(labels)))
+    parts = [_proba(loaded["pipeline"], texts[i:i + _BATCH], len(labels))
+             for i in range(0, len(texts), _BATCH)]
+    return labels, np.vstack(parts)
+
+
+def segment_probabilities(loaded: dict, rows) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Probabilities for ``rows`` (with ``transcript_id``, ``n``, ``text``): the out-of-fold
+    ones for training segments whose text is unchanged, the fitted model's for the others.
+
+    Returns ``(labels, probabilities rows × labels, out-of-fold flag per row)``.
+    """
+    labels = loaded["labels"]
+    oof = loaded.get("out_of_fold", {})
+    proba = np.zeros((len(rows), len(labels)))
+    fresh = []
+    for i, row in enumerate(rows):
+        stored = oof.get((row.transcript_id, row.n))
+        if stored is not None and stored[0] == _text_key(row.text):
+            proba[i] = stored[1]
+        else:
+            fresh.append(i)
+    if fresh:
+        proba[fresh] = _predict(loaded, [rows[i].text for i in fresh])[1]
+    from_oof = np.ones(len(rows), dtype=bool)
+    from_oof[fresh] = False
+    return labels, proba, from_oof
+
+
+def apply_model(project: Project, name: str = MODEL_CODER, *, coder: str | None = None,
+                threshold: float = DEFAULT_THRESHOLD, recode: bool = False) -> ApplyReport:
+    """Code with model ``name`` the participant segments ``coder`` (default: the model's
+    name) has not reviewed; ``recode`` replaces the coder's codings on every segment.
+
+    A code is applied when its probability is >= ``threshold``; the coding keeps the
+    probability. Every segment coded gets a review (source ``auto``). Training segments get
+    their out-of-fold probabilities (see the module docstring).
+    """
+    if not 0.0 < threshold <= 1.0:
+        raise CoderError(f"--threshold {threshold}: give a probability in (0, 1], e.g. 0.5")
+    coder = machine_coder_name(coder or name)
+    with project.read() as conn:
+        model = require_model(conn, name)
+        done = set() if recode else _reviewed(conn, coder)
+        rows = [r for r in conn.execute(
+            select(S.c.id, S.c.transcript_id, S.c.n, S.c.text).where(S.c.role == "participant")
+            .order_by(S.c.transcript_id, S.c.n)) if r.id not in done]
+    labels, proba, from_oof = segment_probabilities(model.load(), rows)
+    report = ApplyReport(name, coder, threshold)
+    with project.write() as conn:
+        if model.codebook_id != require_codebook(conn).id:
+            raise CoderError("the codebook changed while the model was applied — run "
+                             "`coder autocode apply` again")
+        cid = get_or_create_coder(conn, coder)
+        if recode:
+            report.replaced = conn.execute(delete(K).where(K.c.coder_id == cid)).rowcount
+            conn.execute(delete(R).where(R.c.coder_id == cid))
+            done = set()
+        else:
+            done = _reviewed(conn, coder)  # another run may have coded some meanwhile
+        now = utcnow()
+        reviews, codings = [], []
+        for i, row in enumerate(rows):
+            if row.id in done:
+                continue
+            reviews.append({"coder_id": cid, "segment_id": row.id, "memo": None,
+                            "source": "auto", "reviewed_at": now})
+            hits = [(labels[j], float(proba[i, j]))
+                    for j in np.flatnonzero(proba[i] >= threshold)]
+            codings += [{"coder_id": cid, "segment_id": row.id, "code_key": key,
+                         "codebook_id": model.codebook_id, "memo": None,
+                         "probability": round(p, 6), "created_at": now} for key, p in hits]
+            report.coded += bool(hits)
+            report.out_of_fold += bool(from_oof[i])
+            for key, _ in hits:
+                report.by_code[key] = report.by_code.get(key, 0) + 1
+        for i in range(0, len(reviews), _BATCH):
+            conn.execute(insert(R), reviews[i:i + _BATCH])
+        for i in range(0, len(codings), _BATCH):
+            conn.execute(insert(K), codings[i:i + _BATCH])
+        report.segments, report.codings = len(reviews), len(codings)
+    report.by_code = {k: report.by_code[k] for k in labels if k in report.by_code}
+    return report
+
+
+def _reviewed(conn: Connection, coder: str) -> set[int]:
+    cid = conn.execute(select(C.c.id).where(C.c.name == coder)).scalar()
+    if cid is None:
+        return set()
+    return set(conn.execute(select(R.c.segment_id).where(R.c.coder_id == cid)).scalars())
+
