@@ -28,13 +28,13 @@ demo: $(STAMP)
 	$(BIN)/coder agreement --bootstrap 1000
 	$(BIN)/coder agreement --format json -o $(OUT)/agreement.json
 	$(BIN)/coder reconcile --coders alice,bob,carol --rule majority --as consensus
-	$(BIN)/coder report themes --by country --coder consensus --plot $(OUT)/themes-by-country.png
 	$(BIN)/coder report themes --by country --coder consensus --format md -o $(OUT)/themes-by-country.md
 	$(BIN)/coder report themes --by country --coder consensus --format latex -o $(OUT)/themes-by-country.tex
 	$(BIN)/coder report themes --by country --coder consensus --codes --format json -o $(OUT)/codes-by-country.json
 	$(BIN)/coder report cooccurrence --coder consensus --plot $(OUT)/cooccurrence.svg --format csv -o $(OUT)/cooccurrence.csv
 	$(BIN)/coder report saturation --coder consensus --plot $(OUT)/saturation.png --format md -o $(OUT)/saturation.md
-	$(BIN)/coder quotes --theme security_community.established --coder consensus
+	$(BIN)/coder quotes --theme security_community.established --coder consensus -o $(OUT)/quotes-established.md
+	$(BIN)/coder report themes --by country --coder consensus --codes --plot $(OUT)/themes-by-country.png
 
 test: $(STAMP)
 	bash scripts/ensure-postgres

@@ -14,8 +14,10 @@ from typing import Annotated, Any, Optional
 import typer
 from rich.console import Console
 
-out = Console(soft_wrap=True)           # data: stdout
-err = Console(stderr=True, soft_wrap=True)  # messages: stderr
+# When piped or logged (not a terminal), rich would wrap tables at 80 columns; give them room.
+out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)   # data: stdout
+err = Console(stderr=True, soft_wrap=True,
+              width=None if sys.stderr.isatty() else 160)                   # messages: stderr
 
 
 class Format(str, Enum):
