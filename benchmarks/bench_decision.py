@@ -86,8 +86,10 @@ def build_project(target: str | Path, segments: int):
     return project
 
 
-def time_decisions(project, decisions: int) -> tuple[list[float], list[float], float]:
-    """Per-decision latencies and CPU times (ms), and the session's opening time (ms).
+def time_decisions(project, decisions: int, coder: str = "bench"
+                   ) -> tuple[list[float], list[float], float]:
+    """Per-decision latencies and CPU times (ms), and the session's opening time (ms) of a
+    ``coder`` with no decisions yet.
 
     The CPU time tells the code's own cost apart from waiting on a busy machine.
     """
@@ -100,7 +102,7 @@ def time_decisions(project, decisions: int) -> tuple[list[float], list[float], f
                      color_system="truecolor")
     rng = random.Random(7)
     start = time.perf_counter()
-    session = CodingSession.open(project, "bench")
+    session = CodingSession.open(project, coder)
     opened = (time.perf_counter() - start) * 1000
     draw_segment(screen, session)
     latencies, cpu = [], []

@@ -55,6 +55,16 @@ def best_of(repeat: int, fn):
 
 
 def run(args) -> dict:
+    values = make_values(args.codes, args.units, args.coders, args.missing, args.seed)
+    return {"units": args.units, "coders": args.coders, "codes": args.codes,
+            "missing": args.missing, "seed": args.seed, "repeat": args.repeat,
+            **compare(values, repeat=args.repeat, seed=args.seed, target=args.target)}
+
+
+def compare(values: np.ndarray, *, repeat: int = 3, seed: int = 2022,
+            target: float = TARGET) -> dict:
+    """Time the kernels and the package on ``values`` (codes × units × coders, 0/1/NaN), e.g.
+    the matrices ``coder agreement`` builds (``benchmarks/run.py`` passes them)."""
     import krippendorff
 
     from coder.agreement import (
@@ -64,22 +74,20 @@ def run(args) -> dict:
         krippendorff_alpha_ci,
     )
 
-    values = make_values(args.codes, args.units, args.coders, args.missing, args.seed)
     # warm-up: first calls pay for imports and allocations
     krippendorff.alpha(reliability_data=values[0].T, level_of_measurement="nominal")
     krippendorff_alpha(values[0])
     binary_stats_many(values[:1])
 
-    t_pkg, ref = best_of(args.repeat, lambda: np.array([
+    t_pkg, ref = best_of(repeat, lambda: np.array([
         krippendorff.alpha(reliability_data=v.T, level_of_measurement="nominal")
         for v in values]))
-    t_loop, loop = best_of(args.repeat, lambda: np.array([krippendorff_alpha(v)
-                                                          for v in values]))
-    t_many, many = best_of(args.repeat, lambda: binary_alpha_many(values))
-    t_stats, _ = best_of(args.repeat, lambda: binary_stats_many(values))
-    t_ci, ci = best_of(args.repeat, lambda: krippendorff_alpha_ci(values[0], n_boot=1000,
-                                                                  seed=args.seed))
-    diff = float(max(np.max(np.abs(loop - ref)), np.max(np.abs(many - ref))))
+    t_loop, loop = best_of(repeat, lambda: np.array([krippendorff_alpha(v) for v in values]))
+    t_many, many = best_of(repeat, lambda: binary_alpha_many(values))
+    t_stats, _ = best_of(repeat, lambda: binary_stats_many(values))
+    t_ci, ci = best_of(repeat, lambda: krippendorff_alpha_ci(values[0], n_boot=1000, seed=seed))
+    diff = float(max(np.nanmax(np.abs(loop - ref), initial=0.0),
+                     np.nanmax(np.abs(many - ref), initial=0.0)))
     rows = [
         ("krippendorff package, loop over codes", t_pkg),
         ("coder krippendorff_alpha, loop over codes", t_loop),
@@ -88,8 +96,6 @@ def run(args) -> dict:
         ("coder krippendorff_alpha_ci, 1 code, 1000 resamples", t_ci),
     ]
     return {
-        "units": args.units, "coders": args.coders, "codes": args.codes,
-        "missing": args.missing, "seed": args.seed, "repeat": args.repeat,
         "timings_s": {name: t for name, t in rows},
         "package_s": t_pkg,
         "loop_s": t_loop,
@@ -99,7 +105,7 @@ def run(args) -> dict:
         "loop_ratio": t_loop / t_pkg,
         "batched_ratio": t_many / t_pkg,
         "stats_many_ratio": t_stats / t_pkg,
-        "target_ratio": args.target,
+        "target_ratio": target,
         "max_abs_difference": diff,
         "alpha_ci_code0": list(ci),
         "alpha_code0": float(ref[0]),

@@ -28,14 +28,40 @@ def _pairs(v: np.ndarray, coders: list[str]) -> dict:
     pairs = {}
     for a, b in combinations(range(len(coders)), 2):
         both = ~np.isnan(v[:, a]) & ~np.isnan(v[:, b])
-        pair = v[both][:, [a, b]]
-        n = int(both.sum())
+        x, y = v[both, a], v[both, b]
+        n = len(x)
+        table = _binary_pair_table(x, y) if n else None
+        if table is not None:  # 0/1 ratings: the 2 × 2 counts, no encoding needed
+            p, w, same = table
+            kappa = stats.kappa_from_table(p, w, n)
+            agree = same / n
+        elif n:
+            pair = np.stack([x, y], axis=1)
+            kappa = stats.cohen_kappa(pair)
+            agree = float(np.mean(x == y))
         pairs[f"{coders[a]}~{coders[b]}"] = {
             "n": n,
-            "cohen_kappa": _num(stats.cohen_kappa(pair)) if n else None,
-            "percent_agreement": _num(float(np.mean(pair[:, 0] == pair[:, 1]))) if n else None,
+            "cohen_kappa": _num(kappa) if n else None,
+            "percent_agreement": _num(agree) if n else None,
         }
     return pairs
+
+
+def _binary_pair_table(x: np.ndarray, y: np.ndarray):
+    """For two coders' 0/1 ratings of the same units: the proportions and identity weights
+    :func:`coder.agreement.stats.cohen_kappa` builds (categories = the values observed) and
+    how many units they agree on, from one ``bincount``; None when a rating is not 0 or 1."""
+    from coder.agreement.weights import weight_matrix
+
+    if not (((x == 0.0) | (x == 1.0)).all() and ((y == 0.0) | (y == 1.0)).all()):
+        return None
+    counts = np.bincount((x * 2.0 + y).astype(np.intp), minlength=4)
+    observed = [bool(counts[0] + counts[1] + counts[2]), bool(counts[1] + counts[2] + counts[3])]
+    if all(observed):
+        table, scores = counts.reshape(2, 2), np.array([0.0, 1.0])
+    else:
+        table, scores = np.array([[len(x)]]), np.array([1.0 if observed[1] else 0.0])
+    return table / max(len(x), 1), weight_matrix("identity", scores), int(counts[0] + counts[3])
 
 
 def key_stats(m: UnitMatrix, *, bootstrap: int = 0, seed: int | None = None) -> dict:

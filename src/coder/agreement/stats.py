@@ -118,7 +118,12 @@ def cohen_kappa(data, weights: str = "identity", categories=None) -> float:
     scikit-learn's ``cohen_kappa_score`` (weights None/linear/quadratic) on the complete pairs
     when the categories are consecutive integers. NaN when no unit was rated by both or p_e = 1.
     """
-    p, w, n = _two_coder_table(data, weights, categories)
+    return kappa_from_table(*_two_coder_table(data, weights, categories))
+
+
+def kappa_from_table(p: np.ndarray, w: np.ndarray, n: int) -> float:
+    """Cohen's kappa from the k × k proportions ``p`` of ``n`` units (rows coder A, columns
+    coder B) and the agreement weights ``w``; the formula of :func:`cohen_kappa`."""
     if n == 0:
         return float("nan")
     pa = float((w * p).sum())

@@ -50,6 +50,9 @@ def parse(path: Path, text: str) -> tuple[list[Turn], dict[str, str]]:
 
 def looks_like(text: str) -> bool:
     """The first non-blank line is a header, and so is the first line of most blocks."""
+    head = text.lstrip()
+    if not HEADER.match(head[:head.find("\n")] if "\n" in head else head):
+        return False  # the answer for most files, without splitting the whole text
     blocks = [b.strip().split("\n", 1)[0] for b in re.split(r"\n\s*\n", text) if b.strip()]
     if not blocks or not HEADER.match(blocks[0]):
         return False

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from coder.errors import InputError
 from coder.importers import captions, docx, markdown, otter, text
-from coder.importers.base import ParsedTranscript, Turn, clean, decode, merge_turns
+from coder.importers.base import ParsedTranscript, clean, decode, merge_turns
 
 SUFFIXES = frozenset({".txt", ".md", ".markdown", ".docx", ".vtt", ".srt"})
 
@@ -63,7 +63,8 @@ def parse_file(path: Path, encoding: str | None = None) -> ParsedTranscript:
         fmt = detect(path, content)
         turns, meta = _PARSERS[fmt](path, content)
     merged = merge_turns(turns, sep=" " if fmt in _CAPTIONS else "\n\n")
-    merged = [Turn(t.speaker, clean(t.text), t.start, t.end, t.line) for t in merged]
+    for turn in merged:  # merge_turns made these Turn objects: change them in place
+        turn.text = clean(turn.text)
     merged = [t for t in merged if t.text]
     if not merged:
         raise InputError(path, f"no turns found (read as {fmt})",

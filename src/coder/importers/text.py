@@ -19,12 +19,13 @@ Text before the first labelled line (a title, a date line) is a preamble and is 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from pathlib import Path
 
 from coder.importers.base import Turn
 
 _LABEL = re.compile(
-    r"""^\s*(?P<b1>\*\*|__)?
+    r"""^\s*(?P<b1>\*\*|__)   # the bold marker is required here: (?P=b1) below needs it
         (?P<label>[^\W\d_][\w .'’()\#&/-]{0,39}?)\s*
         (?:(?P=b1)\s*:|:\s*(?P=b1))      # **Label**: or **Label:**
         (?=\s|$)(?P<rest>.*)$
@@ -47,7 +48,7 @@ def clean_label(label: str) -> str:
     label = label.strip()
     for _ in range(2):
         label = label.strip("*_ \t").rstrip(":").strip()
-    return re.sub(r"\s+", " ", label)
+    return " ".join(label.split())  # = re.sub(r"\s+", " ", label) on stripped text, faster
 
 
 def split_label(line: str) -> tuple[str, str] | None:
@@ -55,11 +56,21 @@ def split_label(line: str) -> tuple[str, str] | None:
     match = _LABEL.match(line)
     if not match:
         return None
-    label = clean_label(match.group("label") or match.group("label2") or "")
-    rest = match.group("rest") if match.group("label") else match.group("rest2")
-    if not label or not _plausible(label):
+    raw, rest = match.group("label", "rest")
+    if not raw:
+        raw, rest = match.group("label2", "rest2")
+    label = _speaker(raw or "")
+    if label is None:
         return None
     return label, (rest or "").strip()
+
+
+@lru_cache(maxsize=4096)
+def _speaker(raw: str) -> str | None:
+    """The cleaned label when it is a plausible speaker, else None (cached: a transcript
+    repeats a handful of labels thousands of times)."""
+    label = clean_label(raw)
+    return label if label and _plausible(label) else None
 
 
 def _plausible(label: str) -> bool:

@@ -1,0 +1,793 @@
+"""The performance budgets of SPEC §10, measured in one command.
+
+    .venv/bin/python benchmarks/run.py [--quick] [--json benchmarks/results.json]
+                                       [--no-postgres] [--strict] [--keep DIR] [--autocode]
+
+Sections (sizes of the full run; ``--quick`` is a smoke run with small ones):
+
+1. **import**: a synthetic corpus of 1,000 speaker-labelled transcripts (60 turns, ~80 words
+   per participant turn; :mod:`generate`) through the library call behind ``coder import``
+   (:func:`coder.transcripts.import_transcripts`, personal-data gate included), against a bare
+   ``sqlite3`` ``executemany`` of the same rows (participants, transcripts, segments,
+   attributes) into the same schema with the same pragmas, in one transaction — best of N,
+   alternating, in this process. Peak memory is the ``ru_maxrss`` of a child process running
+   ``coder import`` (the CLI, in-process in that child). On PostgreSQL (a temporary database
+   ``coder_bench_<random>``, dropped afterwards) the same import against a bare psycopg
+   ``executemany``, for information.
+2. **agreement**: a project of 50,000 participant segments × 3 coders × 20 codes (rows inserted
+   with Core, codebook loaded and codings imported with the library), then ``coder agreement
+   --format json`` end to end in a subprocess (wall time, best of N); the metric kernels against
+   the ``krippendorff`` package on that project's matrices (:mod:`bench_kernels`).
+   The fastest of the three coders' ``coder codings import`` (library call) is reported too.
+3. **decision**: one decision of ``coder code`` with 100,000 segments in the project
+   (:mod:`bench_decision`): p95 latency of 500 decisions, the better of two rounds (a fresh
+   coder each), with its CPU time and a bare single-row INSERT + COMMIT for scale; on SQLite
+   and on PostgreSQL (``CODER_BENCH_PG``, default ``postgresql://postgres@127.0.0.1:5432/test``,
+   names the server; it is skipped with a note when unreachable).
+4. **report themes**: ``coder report themes --by country --format json`` on the agreement
+   project (no budget in SPEC §10: for information).
+5. **start-up**: ``coder --help`` (best of 5 subprocess runs), and the modules it imports:
+   none of pandas, NumPy, scikit-learn, matplotlib (nor for ``coder transcripts list`` and
+   ``coder status``).
+
+``--autocode`` adds :mod:`bench_autocode` (no budget; minutes at full size).
+
+Prints a Markdown table (figure, measured, budget, status) and writes every figure as JSON.
+Exit code 0 however the figures come out, unless ``--strict`` (then 1 when a budget is
+missed). The machine may be shared: budgets on ratios compare runs made in the same process,
+and each timing is the best of several runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import secrets
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import bench_decision  # noqa: E402
+import bench_kernels  # noqa: E402
+import generate  # noqa: E402
+
+PG_ADMIN = os.environ.get("CODER_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/test")
+FORBIDDEN = ("pandas", "numpy", "sklearn", "matplotlib")
+
+
+@dataclass
+class Sizes:
+    transcripts: int = 1000
+    turns: int = 60
+    words: int = 80
+    import_repeat: int = 4
+    agreement_segments: int = 50_000
+    agreement_turns: int = 40          # 20 participant segments per transcript
+    coders: tuple[str, ...] = ("alice", "bob", "carol")
+    codes: int = 20
+    agreement: float = 0.8
+    cli_repeat: int = 3
+    kernel_repeat: int = 3
+    session_segments: int = 100_000
+    decisions: int = 500
+    decision_rounds: int = 2
+    help_repeat: int = 5
+
+
+QUICK = Sizes(transcripts=100, import_repeat=1, agreement_segments=5_000, cli_repeat=1,
+              kernel_repeat=1, session_segments=10_000, decisions=100, decision_rounds=1,
+              help_repeat=3)
+
+
+@dataclass
+class Figure:
+    key: str
+    name: str
+    measured: str
+    budget: str = "—"
+    status: str = "info"      # pass | FAIL | info | skipped
+    value: float | None = None
+
+
+@dataclass
+class Results:
+    figures: list[Figure] = field(default_factory=list)
+    sections: dict = field(default_factory=dict)
+
+    def add(self, *args, **kwargs) -> None:
+        self.figures.append(Figure(*args, **kwargs))
+
+
+# ---------------------------------------------------------------------------- helpers
+
+def clock() -> tuple[float, float]:
+    return time.perf_counter(), time.process_time()
+
+
+def coder_command() -> list[str]:
+    script = Path(sys.executable).with_name("coder")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "coder"]
+
+
+def run_cli(args: list[str], db: str | Path, *, check: bool = True) -> tuple[float, str]:
+    """Run ``coder ARGS`` with ``CODER_DB=db``; (wall seconds, stdout)."""
+    env = dict(os.environ, CODER_DB=str(db))
+    start = time.perf_counter()
+    done = subprocess.run(coder_command() + args, env=env, capture_output=True, text=True)
+    wall = time.perf_counter() - start
+    if check and done.returncode != 0:
+        raise RuntimeError(f"coder {' '.join(args)} failed ({done.returncode}): "
+                           f"{done.stderr.strip()[-2000:]}")
+    return wall, done.stdout
+
+
+def status(ok: bool) -> str:
+    return "pass" if ok else "FAIL"
+
+
+def remove_db(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+def note(text: str) -> None:
+    print(f"  … {text}", file=sys.stderr, flush=True)
+
+
+@contextlib.contextmanager
+def temporary_pg_database(admin_url: str = PG_ADMIN):
+    """A fresh PostgreSQL database ``coder_bench_<random>`` (its URL), dropped afterwards."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    url = make_url(admin_url)
+    admin = create_engine(url.set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT")
+    name = f"coder_bench_{secrets.token_hex(6)}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def postgres_available(admin_url: str = PG_ADMIN) -> str | None:
+    """None when the server answers, else why not."""
+    try:
+        from sqlalchemy import create_engine, text
+        from sqlalchemy.engine import make_url
+
+        engine = create_engine(make_url(admin_url).set(drivername="postgresql+psycopg"),
+                               connect_args={"connect_timeout": 3})
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        engine.dispose()
+        return None
+    except Exception as exc:  # noqa: BLE001 - any failure means "skip PostgreSQL"
+        return f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
+
+
+# ---------------------------------------------------------------------------- 1. import
+
+def bare_rows(report) -> dict[str, list[tuple]]:
+    """The rows ``coder import`` writes, as plain tuples (the bare baseline's input)."""
+    from coder.db.models import utcnow
+
+    now = utcnow().isoformat(sep=" ")
+    people = sorted({t.participant for t in report.transcripts})
+    return {
+        "participant": [(p,) for p in people],
+        "transcript": [(t.id, t.participant, str(t.path), t.format, t.sha256, t.interviewer,
+                        t.text, now) for t in report.transcripts],
+        "segment": [(t.id, s["n"], s["speaker"], s["role"], s["start"], s["end"], s["text"],
+                     s["char_start"], s["char_end"]) for t in report.transcripts
+                    for s in t.segments],
+        "attribute": [(t.id, k, v) for t in report.transcripts for k, v in t.attributes.items()],
+    }
+
+
+BARE_SQL = {
+    "participant": "INSERT INTO participant (id) VALUES ({})",
+    "transcript": "INSERT INTO transcript (id, participant_id, source, format, sha256, "
+                  "interviewer, text, imported_at) VALUES ({})",
+    "segment": 'INSERT INTO segment (transcript_id, n, speaker, role, start, "end", text, '
+               "char_start, char_end) VALUES ({})",
+    "attribute": "INSERT INTO attribute (transcript_id, name, value) VALUES ({})",
+}
+
+
+def bare_sql(table: str, rows: list[tuple], mark: str) -> str:
+    return BARE_SQL[table].format(", ".join([mark] * len(rows[0])))
+
+
+def time_bare_sqlite(path: Path, rows: dict[str, list[tuple]]) -> tuple[float, float]:
+    """(wall, CPU) seconds of a bare sqlite3 executemany of ``rows`` into a migrated project."""
+    from coder.db.engine import open_project
+
+    open_project(str(path), create=True).close()  # the same schema, indexes included
+    con = sqlite3.connect(path, isolation_level=None)
+    con.execute("PRAGMA journal_mode = WAL")
+    con.execute("PRAGMA synchronous = NORMAL")
+    con.execute("PRAGMA foreign_keys = ON")
+    w0, c0 = clock()
+    con.execute("BEGIN IMMEDIATE")
+    for table, values in rows.items():
+        if values:
+            con.executemany(bare_sql(table, values, "?"), values)
+    con.execute("COMMIT")
+    w1, c1 = clock()
+    con.close()
+    return w1 - w0, c1 - c0
+
+
+def time_import(db: str, corpus: generate.Corpus) -> tuple[float, float, int]:
+    """(wall, CPU, segments) of open_project + import_transcripts, as ``coder import`` does."""
+    from sqlalchemy import func, select
+
+    from coder.db.engine import open_project
+    from coder.db.models import Segment
+    from coder.transcripts import import_transcripts
+
+    w0, c0 = clock()
+    project = open_project(db, create=True)
+    import_transcripts(project, [corpus.folder], meta=corpus.meta)
+    w1, c1 = clock()
+    with project.read() as conn:
+        segments = conn.execute(select(func.count()).select_from(Segment.__table__)).scalar_one()
+    project.close()
+    return w1 - w0, c1 - c0, segments
+
+
+CHILD_IMPORT = r"""
+import json, os, resource, sys, time
+out, folder, meta = sys.argv[1:4]
+sys.argv = ["coder", "import", folder, "--meta", meta]
+start = time.perf_counter()
+from coder.cli import main
+try:
+    main()
+except SystemExit as exc:
+    code = exc.code
+else:
+    code = 0
+wall = time.perf_counter() - start
+rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+rss_mb = rss / 2**20 if sys.platform == "darwin" else rss / 1024
+with open(out, "w") as fh:
+    json.dump({"exit_code": code, "wall_s": wall, "max_rss_mb": rss_mb}, fh)
+"""
+
+
+def import_memory(tmp: Path, corpus: generate.Corpus) -> dict:
+    """``coder import`` in a child process: its peak resident set size and wall time."""
+    db = tmp / "rss.db"
+    out = tmp / "rss.json"
+    env = dict(os.environ, CODER_DB=str(db))
+    done = subprocess.run([sys.executable, "-c", CHILD_IMPORT, str(out), str(corpus.folder),
+                           str(corpus.meta)], env=env, capture_output=True, text=True)
+    if done.returncode != 0 or not out.exists():
+        raise RuntimeError(f"coder import (child) failed: {done.stderr.strip()[-2000:]}")
+    figures = json.loads(out.read_text())
+    if figures["exit_code"] not in (0, None):
+        raise RuntimeError(f"coder import exited {figures['exit_code']}: "
+                           f"{done.stderr.strip()[-2000:]}")
+    remove_db(db)
+    return figures
+
+
+def bench_import(tmp: Path, sizes: Sizes, results: Results) -> generate.Corpus:
+    from coder.transcripts import parse_transcripts
+
+    note(f"import: writing {sizes.transcripts} transcripts")
+    corpus = generate.write_corpus(tmp / "corpus", sizes.transcripts, sizes.turns, sizes.words)
+    rows = bare_rows(parse_transcripts([corpus.folder], meta=corpus.meta))
+    runs = {"import": [], "bare": []}
+    for i in range(sizes.import_repeat):
+        note(f"import: run {i + 1}/{sizes.import_repeat}")
+        order = ("import", "bare") if i % 2 == 0 else ("bare", "import")
+        for what in order:
+            db = tmp / f"{what}.db"
+            remove_db(db)
+            if what == "import":
+                wall, cpu, segments = time_import(str(db), corpus)
+                if segments != corpus.segments:
+                    raise RuntimeError(f"imported {segments} segments, expected "
+                                       f"{corpus.segments}")
+            else:
+                wall, cpu = time_bare_sqlite(db, rows)
+            runs[what].append((wall, cpu))
+            remove_db(db)
+    best = {k: (min(w for w, _ in v), min(c for _, c in v)) for k, v in runs.items()}
+    ratio = best["import"][0] / best["bare"][0]
+    cpu_ratio = best["import"][1] / best["bare"][1]
+    note("import: peak memory (child process)")
+    memory = import_memory(tmp, corpus)
+    section = {
+        "transcripts": sizes.transcripts, "turns": sizes.turns, "words": sizes.words,
+        "segments": corpus.segments, "corpus_mb": round(corpus.bytes / 1e6, 2),
+        "repeat": sizes.import_repeat,
+        "import_s": round(best["import"][0], 3), "bare_s": round(best["bare"][0], 3),
+        "import_cpu_s": round(best["import"][1], 3), "bare_cpu_s": round(best["bare"][1], 3),
+        "ratio": round(ratio, 3), "cpu_ratio": round(cpu_ratio, 3), "budget_ratio": 3.0,
+        "aim_ratio": 2.0,
+        "segments_per_s": round(corpus.segments / best["import"][0]),
+        "runs": {k: [[round(w, 3), round(c, 3)] for w, c in v] for k, v in runs.items()},
+        "cli_wall_s": round(memory["wall_s"], 3), "max_rss_mb": round(memory["max_rss_mb"], 1),
+        "budget_rss_mb": 400,
+    }
+    results.sections["import"] = section
+    n = f"{sizes.transcripts:,} transcripts"
+    results.add("import_ratio", f"import of {n} ÷ bare sqlite3 executemany (SQLite)",
+                f"{ratio:.2f}× ({section['import_s']:.2f} s vs {section['bare_s']:.2f} s; "
+                f"CPU {cpu_ratio:.2f}×)", "≤ 3× (aim ≤ 2×)", status(ratio <= 3.0), ratio)
+    results.add("import_rss", f"peak memory of `coder import` ({n})",
+                f"{section['max_rss_mb']:.0f} MB", "< 400 MB",
+                status(section["max_rss_mb"] < 400), section["max_rss_mb"])
+    return corpus
+
+
+def time_bare_postgres(url: str, rows: dict[str, list[tuple]]) -> tuple[float, float]:
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    u = make_url(url)
+    with psycopg.connect(host=u.host, port=u.port, user=u.username, password=u.password,
+                         dbname=u.database) as con:
+        w0, c0 = clock()
+        with con.transaction(), con.cursor() as cur:
+            for table, values in rows.items():
+                if values:
+                    cur.executemany(bare_sql(table, values, "%s"), values)
+        w1, c1 = clock()
+    return w1 - w0, c1 - c0
+
+
+def truncate_postgres(url: str) -> None:
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    engine = create_engine(make_url(url).set(drivername="postgresql+psycopg"))
+    with engine.begin() as conn:
+        conn.execute(text("TRUNCATE segment, attribute, transcript, participant CASCADE"))
+    engine.dispose()
+
+
+def bench_import_postgres(corpus: generate.Corpus, sizes: Sizes, results: Results) -> None:
+    from coder.transcripts import parse_transcripts
+
+    rows = bare_rows(parse_transcripts([corpus.folder], meta=corpus.meta))
+    runs = {"import": [], "bare": []}
+    with temporary_pg_database() as url:
+        for i in range(max(1, sizes.import_repeat - 1)):
+            note(f"import (PostgreSQL): run {i + 1}")
+            for what in ("import", "bare"):
+                if i or what == "bare":
+                    truncate_postgres(url)
+                if what == "import":
+                    wall, cpu, segments = time_import(url, corpus)
+                    if segments != corpus.segments:
+                        raise RuntimeError(f"imported {segments} segments into PostgreSQL")
+                else:
+                    wall, cpu = time_bare_postgres(url, rows)
+                runs[what].append((wall, cpu))
+    best = {k: (min(w for w, _ in v), min(c for _, c in v)) for k, v in runs.items()}
+    ratio = best["import"][0] / best["bare"][0]
+    results.sections["import_postgres"] = {
+        "transcripts": sizes.transcripts, "segments": corpus.segments,
+        "import_s": round(best["import"][0], 3), "bare_s": round(best["bare"][0], 3),
+        "import_cpu_s": round(best["import"][1], 3), "bare_cpu_s": round(best["bare"][1], 3),
+        "ratio": round(ratio, 3), "segments_per_s": round(corpus.segments / best["import"][0]),
+    }
+    results.add("import_ratio_postgres",
+                f"import of {sizes.transcripts:,} transcripts ÷ bare psycopg executemany "
+                "(PostgreSQL)",
+                f"{ratio:.2f}× ({best['import'][0]:.2f} s vs {best['bare'][0]:.2f} s)",
+                "— (SQLite's: ≤ 3×)", "info", ratio)
+
+
+# ---------------------------------------------------------------------------- 2. agreement
+
+def build_agreement_project(db: Path, tmp: Path, sizes: Sizes) -> dict:
+    """Transcripts and segments with Core, the codebook and codings with the library."""
+    import random
+
+    from sqlalchemy import insert
+
+    from coder.codebook.loader import parse_codebook
+    from coder.codebook.store import load_codebook
+    from coder.coding.files import import_codings
+    from coder.db.engine import open_project
+    from coder.db.models import Attribute, Participant, Segment, Transcript, utcnow
+
+    per = sizes.agreement_turns // 2
+    n = -(-sizes.agreement_segments // per)
+    ids = generate.transcript_ids(n)
+    rng = random.Random(2022)
+    texts = [generate.sentences(rng, 12) for _ in range(1009)]
+    now = utcnow()
+    people, transcripts, attributes, segments = [], [], [], []
+    for t, (tid, country) in enumerate(ids):
+        people.append({"id": tid})
+        transcripts.append({"id": tid, "participant_id": tid, "source": f"{tid}.txt",
+                            "format": "text", "sha256": f"{t:064x}",
+                            "interviewer": generate.INTERVIEWER, "text": "", "imported_at": now})
+        attributes += [{"transcript_id": tid, "name": "country", "value": country},
+                       {"transcript_id": tid, "name": "participant", "value": tid}]
+        for k in range(1, sizes.agreement_turns + 1):
+            text = texts[len(segments) % len(texts)]
+            segments.append({"transcript_id": tid, "n": k,
+                             "speaker": generate.INTERVIEWER if k % 2 else tid,
+                             "role": "interviewer" if k % 2 else "participant", "start": None,
+                             "end": None, "text": text, "char_start": 0,
+                             "char_end": len(text)})
+    project = open_project(str(db), create=True)
+    source = generate.codebook_yaml(sizes.codes)
+    with project.write() as conn:
+        conn.execute(insert(Participant.__table__), people)
+        conn.execute(insert(Transcript.__table__), transcripts)
+        conn.execute(insert(Attribute.__table__), attributes)
+        conn.execute(insert(Segment.__table__), segments)
+        load_codebook(conn, parse_codebook(source), source)
+    keys = generate.codebook_keys(sizes.codes)
+    units = generate.participant_segments(n, sizes.agreement_turns)
+    paths = generate.write_codings(tmp / "codings", units, keys, sizes.coders, sizes.agreement)
+    imports = {}
+    for coder, path in paths.items():
+        start = time.perf_counter()
+        import_codings(project, path, coder)
+        imports[coder] = time.perf_counter() - start
+    project.close()
+    return {"transcripts": n, "participant_segments": len(units), "keys": len(keys),
+            "codings_import_s": {k: round(v, 3) for k, v in imports.items()}}
+
+
+def bench_agreement(tmp: Path, sizes: Sizes, results: Results) -> Path:
+    db = tmp / "agreement.db"
+    note(f"agreement: building {sizes.agreement_segments:,} segments × {len(sizes.coders)} "
+         f"coders × {sizes.codes} codes")
+    start = time.perf_counter()
+    built = build_agreement_project(db, tmp, sizes)
+    built["build_s"] = round(time.perf_counter() - start, 2)
+    walls, report = [], None
+    for i in range(sizes.cli_repeat):
+        note(f"agreement: coder agreement --format json, run {i + 1}/{sizes.cli_repeat}")
+        wall, out = run_cli(["agreement", "--format", "json"], db)
+        walls.append(wall)
+        report = json.loads(out)
+    if len(report["themes"]) != sizes.codes or report["units"] != built["participant_segments"]:
+        raise RuntimeError(f"unexpected agreement report: {report['units']} units, "
+                           f"{len(report['themes'])} themes")
+    from coder.agreement.report import agreement_report
+    from coder.db.engine import open_project
+
+    project = open_project(str(db))
+    w0, c0 = clock()
+    with project.read() as conn:
+        agreement_report(conn)
+    w1, c1 = clock()
+    project.close()
+    best = min(walls)
+    section = {**built, "coders": list(sizes.coders), "codes": sizes.codes,
+               "expected_alpha": sizes.agreement, "cli_s": round(best, 3),
+               "cli_runs_s": [round(w, 3) for w in walls], "budget_s": 5.0,
+               "in_process_s": round(w1 - w0, 3), "in_process_cpu_s": round(c1 - c0, 3),
+               "overall_alpha": report["overall"]["krippendorff_alpha"],
+               "mean_alpha": report["overall"]["mean_alpha"]}
+    results.sections["agreement"] = section
+    results.add("agreement_s",
+                f"`coder agreement --format json`, {built['participant_segments']:,} segments × "
+                f"{len(sizes.coders)} coders × {sizes.codes} codes",
+                f"{best:.2f} s (report in-process {section['in_process_s']:.2f} s)", "< 5 s",
+                status(best < 5.0), best)
+    fastest = min(built["codings_import_s"].values())
+    results.add("codings_import_s", f"`coder codings import`, one coder's CSV over "
+                f"{built['participant_segments']:,} segments (library call)",
+                f"{fastest:.2f} s (fastest of {len(sizes.coders)} coders)",
+                "— (none in SPEC §10)", "info", fastest)
+    note("agreement: kernels against the krippendorff package")
+    bench_kernels_section(db, sizes, results)
+    return db
+
+
+def bench_kernels_section(db: Path, sizes: Sizes, results: Results) -> None:
+    from coder.agreement.units import unit_matrix
+    from coder.db.engine import open_project
+
+    project = open_project(str(db))
+    with project.read() as conn:
+        matrix = unit_matrix(conn)
+    project.close()
+    figures = bench_kernels.compare(matrix.values, repeat=sizes.kernel_repeat)
+    figures["shape"] = list(matrix.values.shape)
+    results.sections["kernels"] = figures
+    ok = figures["loop_ratio"] <= 1.0 and figures["batched_ratio"] <= 1.0 \
+        and figures["max_abs_difference"] <= 1e-9
+    results.add("kernels_ratio",
+                "Krippendorff's alpha of those matrices ÷ the `krippendorff` package",
+                f"{figures['batched_ratio']:.3f}× batched, {figures['loop_ratio']:.3f}× per "
+                f"code ({figures['package_s'] * 1000:.0f} ms for the package)",
+                "≤ 1× (no slower)", status(ok), figures["batched_ratio"])
+
+
+# ---------------------------------------------------------------------------- 3. decision
+
+def decision_figures(project, decisions: int, rounds: int) -> dict:
+    """The round (a fresh coder each) with the lowest p95 latency, best of ``rounds``."""
+    best, p95s = None, []
+    for i in range(rounds):
+        latencies, cpu, opened = bench_decision.time_decisions(project, decisions,
+                                                               coder=f"bench{i + 1}")
+        figures = {"decisions": decisions, "rounds": rounds,
+                   "session_open_ms": round(opened, 1),
+                   "median_ms": round(statistics.median(latencies), 3),
+                   "p95_ms": round(bench_decision.p95(latencies), 3),
+                   "max_ms": round(max(latencies), 3),
+                   "cpu_median_ms": round(statistics.median(cpu), 3),
+                   "cpu_p95_ms": round(bench_decision.p95(cpu), 3)}
+        p95s.append(figures["p95_ms"])
+        if best is None or figures["p95_ms"] < best["p95_ms"]:
+            best = figures
+    return {**best, "p95_ms_rounds": p95s}
+
+
+def time_bare_insert_postgres(url: str, count: int) -> list[float]:
+    """Single-row INSERT + COMMIT with psycopg (the floor of a decision on PostgreSQL: each
+    commit waits for the server's WAL flush)."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    u = make_url(url)
+    latencies = []
+    with psycopg.connect(host=u.host, port=u.port, user=u.username, password=u.password,
+                         dbname=u.database) as con:
+        con.execute("CREATE TABLE bench_baseline (id serial PRIMARY KEY, a integer, b text)")
+        con.commit()
+        for i in range(count):
+            start = time.perf_counter()
+            con.execute("INSERT INTO bench_baseline (a, b) VALUES (%s, %s)", (i, "x"))
+            con.commit()
+            latencies.append((time.perf_counter() - start) * 1000)
+    return latencies
+
+
+def bench_decisions(tmp: Path, sizes: Sizes, results: Results, postgres: str | None) -> None:
+    budget = bench_decision.BUDGET_MS
+    backends = [("sqlite", str(tmp / "decision.db"))]
+    if postgres is None:
+        backends.append(("postgresql", None))
+    for backend, target in backends:
+        key = "decision" if backend == "sqlite" else "decision_postgres"
+        note(f"decision ({backend}): {sizes.session_segments:,} segments, "
+             f"{sizes.decisions} decisions")
+        with (temporary_pg_database() if target is None
+              else contextlib.nullcontext(target)) as url:
+            start = time.perf_counter()
+            project = bench_decision.build_project(url, sizes.session_segments)
+            built = time.perf_counter() - start
+            try:
+                figures = decision_figures(project, sizes.decisions, sizes.decision_rounds)
+            finally:
+                project.close()
+            if backend == "sqlite":
+                base = bench_decision.time_bare_insert(Path(url), sizes.decisions)
+                remove_db(Path(url))
+            else:
+                base = time_bare_insert_postgres(url, sizes.decisions)
+            figures["bare_insert_commit_median_ms"] = round(statistics.median(base), 3)
+            figures["bare_insert_commit_p95_ms"] = round(bench_decision.p95(base), 3)
+        figures.update(segments=sizes.session_segments, build_s=round(built, 2),
+                       budget_ms=budget)
+        results.sections[key] = figures
+        results.add(key, f"one decision in `coder code`, {sizes.session_segments:,} segments "
+                    f"({'SQLite' if backend == 'sqlite' else 'PostgreSQL'}), p95",
+                    f"{figures['p95_ms']:.1f} ms (median {figures['median_ms']:.1f}; CPU p95 "
+                    f"{figures['cpu_p95_ms']:.1f}; bare INSERT+COMMIT p95 "
+                    f"{figures['bare_insert_commit_p95_ms']:.1f})",
+                    f"< {budget:.0f} ms", status(figures["p95_ms"] < budget), figures["p95_ms"])
+
+
+# ---------------------------------------------------------------------------- 4. report themes
+
+def bench_report_themes(db: Path, sizes: Sizes, results: Results) -> None:
+    args = ["report", "themes", "--by", "country", "--coder", sizes.coders[0],
+            "--format", "json"]
+    probe = subprocess.run(coder_command() + ["report", "themes", "--help"],
+                           capture_output=True, text=True)
+    if probe.returncode != 0:
+        results.sections["report_themes"] = {"skipped": "no `coder report themes` command"}
+        results.add("report_themes", "`coder report themes --by country --format json`",
+                    "skipped: the command does not exist", status="skipped")
+        return
+    walls = []
+    for i in range(sizes.cli_repeat):
+        note(f"report themes: run {i + 1}/{sizes.cli_repeat}")
+        wall, out = run_cli(args, db)
+        walls.append(wall)
+        data = json.loads(out)
+    best = min(walls)
+    segments = sum(g["segments"] for g in data["groups"].values())
+    results.sections["report_themes"] = {"command": "coder " + " ".join(args),
+                                         "segments": segments, "groups": len(data["groups"]),
+                                         "cli_s": round(best, 3),
+                                         "cli_runs_s": [round(w, 3) for w in walls]}
+    results.add("report_themes_s",
+                f"`coder report themes --by country --format json`, {segments:,} segments",
+                f"{best:.2f} s", "— (none in SPEC §10)", "info", best)
+
+
+# ---------------------------------------------------------------------------- 5. start-up
+
+CHILD_MODULES = r"""
+import json, sys
+out = sys.argv[1]
+sys.argv = ["coder"] + sys.argv[2:]
+from coder.cli import main
+try:
+    main()
+except SystemExit:
+    pass
+with open(out, "w") as fh:
+    json.dump(sorted(sys.modules), fh)
+"""
+
+
+def imported_modules(tmp: Path, args: list[str], db: Path | None = None) -> list[str]:
+    out = tmp / "modules.json"
+    env = dict(os.environ, CODER_DB=str(db)) if db else None
+    done = subprocess.run([sys.executable, "-c", CHILD_MODULES, str(out), *args],
+                          capture_output=True, text=True, env=env)
+    if not out.exists():
+        raise RuntimeError(f"coder {' '.join(args)} (child) failed: {done.stderr[-2000:]}")
+    modules = json.loads(out.read_text())
+    out.unlink()
+    return modules
+
+
+def bench_startup(tmp: Path, sizes: Sizes, results: Results, db: Path | None) -> None:
+    walls = []
+    for _ in range(sizes.help_repeat):
+        wall, _out = run_cli(["--help"], tmp / "none.db")
+        walls.append(wall)
+    best = min(walls)
+    modules = imported_modules(tmp, ["--help"])
+    top = sorted({m.split(".")[0] for m in modules})
+    stdlib = set(getattr(sys, "stdlib_module_names", ()))
+    third_party = [m for m in top if m not in stdlib and not m.startswith("_") and m != "coder"]
+    per_package = {p: sum(1 for m in modules if m.split(".")[0] == p) for p in third_party}
+    forbidden = [m for m in FORBIDDEN if m in top]
+    commands = {"--help": forbidden}
+    if db is not None:
+        for args in (["transcripts", "list", "--format", "json"], ["status"]):
+            mods = {m.split(".")[0] for m in imported_modules(tmp, args, db)}
+            commands[" ".join(args)] = [m for m in FORBIDDEN if m in mods]
+    bad = {c: f for c, f in commands.items() if f}
+    results.sections["startup"] = {
+        "help_s": round(best, 3), "help_runs_s": [round(w, 3) for w in walls],
+        "modules": len(modules), "third_party_packages": per_package,
+        "forbidden": FORBIDDEN, "forbidden_imported": commands,
+    }
+    results.add("startup_s", f"`coder --help` start-up (best of {sizes.help_repeat})",
+                f"{best * 1000:.0f} ms", "— (\"instant\")", "info", best)
+    heavy = ", ".join(f"{p} {n}" for p, n in sorted(per_package.items(),
+                                                    key=lambda kv: -kv[1])[:6])
+    results.add("startup_modules", "heavy modules imported by `coder --help` (and by "
+                f"{', '.join(f'`coder {c}`' for c in commands if c != '--help')})",
+                f"{'none' if not bad else bad} of pandas/numpy/sklearn/matplotlib; "
+                f"{len(modules)} modules ({heavy})", "none of the four", status(not bad),
+                len(modules))
+
+
+# ---------------------------------------------------------------------------- autocode (opt-in)
+
+def bench_autocode_section(tmp: Path, quick: bool, results: Results) -> None:
+    """:mod:`bench_autocode` (keyword coding, training, applying the model), for information:
+    SPEC §10 sets no budget for it."""
+    out = tmp / "autocode.json"
+    start = time.perf_counter()
+    try:
+        import bench_autocode
+
+        with contextlib.redirect_stdout(sys.stderr):
+            bench_autocode.main((["--quick"] if quick else []) + ["--json", str(out)])
+        figures = json.loads(out.read_text(encoding="utf-8"))
+    except Exception as exc:  # noqa: BLE001 - report, do not lose the other figures
+        results.sections["autocode"] = {"skipped": f"{type(exc).__name__}: {exc}"}
+        results.add("autocode", "auto-coding (bench_autocode.py)",
+                    f"skipped ({type(exc).__name__}: {exc})", status="skipped")
+        return
+    wall = time.perf_counter() - start
+    results.sections["autocode"] = figures
+    results.add("autocode_s", "auto-coding: keywords, train, apply (bench_autocode.py"
+                + (" --quick)" if quick else ")"), f"{wall:.1f} s in all (see JSON)",
+                "— (none in SPEC §10)", "info", wall)
+
+
+# ---------------------------------------------------------------------------- main
+
+def render_table(results: Results) -> str:
+    lines = ["| figure | measured | budget | status |", "|---|---|---|---|"]
+    for f in results.figures:
+        lines.append(f"| {f.name} | {f.measured} | {f.budget} | {f.status} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="a smoke run with small sizes")
+    parser.add_argument("--json", type=Path, default=HERE / "results.json", metavar="FILE",
+                        help="write the figures here (default: benchmarks/results.json)")
+    parser.add_argument("--no-postgres", action="store_true", help="SQLite only")
+    parser.add_argument("--strict", action="store_true",
+                        help="exit 1 when a budget is missed")
+    parser.add_argument("--keep", type=Path, metavar="DIR",
+                        help="work in DIR and keep the corpus and projects")
+    parser.add_argument("--autocode", action="store_true",
+                        help="also run bench_autocode.py (no budget; minutes at full size)")
+    args = parser.parse_args(argv)
+
+    sizes = QUICK if args.quick else Sizes()
+    results = Results()
+    started = time.perf_counter()
+    pg_problem = "--no-postgres" if args.no_postgres else postgres_available()
+    with contextlib.ExitStack() as stack:
+        if args.keep:
+            tmp = args.keep
+            tmp.mkdir(parents=True, exist_ok=True)
+        else:
+            tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="coder-bench-")))
+        corpus = bench_import(tmp, sizes, results)
+        if pg_problem is None:
+            bench_import_postgres(corpus, sizes, results)
+        else:
+            results.sections["import_postgres"] = {"skipped": pg_problem}
+            results.add("import_ratio_postgres", "import on PostgreSQL",
+                        f"skipped ({pg_problem})", status="skipped")
+        if not args.keep:
+            shutil.rmtree(corpus.folder)
+        db = bench_agreement(tmp, sizes, results)
+        bench_decisions(tmp, sizes, results, pg_problem)
+        if pg_problem is not None:
+            results.sections["decision_postgres"] = {"skipped": pg_problem}
+            results.add("decision_postgres", "one decision in `coder code` (PostgreSQL)",
+                        f"skipped ({pg_problem})", status="skipped")
+        bench_report_themes(db, sizes, results)
+        bench_startup(tmp, sizes, results, db)
+        if args.autocode:
+            bench_autocode_section(tmp, args.quick, results)
+
+    total = time.perf_counter() - started
+    failed = [f.key for f in results.figures if f.status == "FAIL"]
+    output = {
+        "quick": args.quick, "total_s": round(total, 1),
+        "machine": {"python": platform.python_version(), "platform": platform.platform(),
+                    "cpus": os.cpu_count(), "load_average": list(os.getloadavg())},
+        "postgres": pg_problem or "used",
+        "figures": [vars(f) for f in results.figures],
+        "failed": failed,
+        **results.sections,
+    }
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(output, indent=2, ensure_ascii=False) + "\n",
+                         encoding="utf-8")
+    print(render_table(results))
+    print(f"\n{'quick run' if args.quick else 'full run'} in {total:.0f} s; load average "
+          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs; figures in {args.json}")
+    return 1 if failed and args.strict else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
