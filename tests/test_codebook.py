@@ -502,7 +502,8 @@ def test_missing_themes_reports_both_problems(cli, tmp_path):
 def test_missing_file(cli, tmp_path):
     result = cli("codebook", "validate", tmp_path / "nope.yaml")
     assert result.exit_code == 1
-    assert result.stderr == f"error: {tmp_path / 'nope.yaml'}: no such file — check the path\n"
+    assert result.stderr == (f"error: {tmp_path / 'nope.yaml'}: no such codebook file — give "
+                             "the path of the codebook's .yaml file\n")
 
 
 def test_every_codebook_command_and_option_has_help():

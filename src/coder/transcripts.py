@@ -87,12 +87,9 @@ def collect_paths(paths: Iterable[str | Path]) -> list[Path]:
 
 def read_meta(path: Path) -> dict[str, dict[str, str]]:
     """``participants.csv``: a ``transcript`` column, every other column an attribute."""
-    from coder.importers.base import decode
+    from coder.importers.base import decode, read_input
 
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise InputError(path, f"cannot read ({exc.strerror})", "check the --meta path") from None
+    data = read_input(path, "participants file", "check the --meta path")
     reader = csv.DictReader(io.StringIO(decode(Path(path), data)))
     fields = [f.strip() for f in (reader.fieldnames or [])]
     if "transcript" not in fields:

@@ -270,17 +270,10 @@ def load_identifiers(path: str | Path) -> Identifiers:
     Raises :class:`~coder.errors.InputError` naming the file and line of a bad entry.
     """
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(path, "no such identifiers file", "check the --identifiers path") from None
-    except IsADirectoryError:
-        raise InputError(path, "is a folder, not an identifiers file",
-                         "give a .yaml or .csv file of name → pseudonym") from None
-    except OSError as exc:
-        raise InputError(path, f"cannot read ({exc.strerror})",
-                         "check the file's permissions") from None
-    from coder.importers.base import decode
+    from coder.importers.base import decode, read_input
+
+    data = read_input(path, "identifiers file",
+                      "give the --identifiers path of a .yaml or .csv file of name → pseudonym")
 
     text = decode(path, data)
     if path.suffix.lower() in (".csv", ".tsv") or (

@@ -18,6 +18,7 @@ from coder.codebook.model import (
     COLOUR_RE, FULL_KEY_RE, KEY_RE, CodebookSpec, CodeSpec, compile_keyword, is_regex_keyword,
 )
 from coder.errors import InputError
+from coder.importers.base import read_input
 
 TOP_FIELDS = ("name", "version", "description", "themes")
 CODE_FIELDS = ("key", "label", "definition", "include", "exclude", "examples", "keywords",
@@ -45,16 +46,7 @@ def load_codebook_file(path: str | Path) -> CodebookSpec:
     """Read and validate the codebook file at ``path``; raise :class:`CodebookInvalid` or
     :class:`InputError` (unreadable file) naming the file and line of each problem."""
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(path, "no such file", "check the path") from None
-    except IsADirectoryError:
-        raise InputError(path, "is a folder, not a codebook file",
-                         "give the path of a .yaml file") from None
-    except OSError as exc:
-        raise InputError(path, f"cannot read ({exc.strerror})",
-                         "check the file's permissions") from None
+    data = read_input(path, "codebook file", "give the path of the codebook's .yaml file")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from sqlalchemy import and_, delete, select, update
 from sqlalchemy.engine import Connection
 
-from coder.db.engine import insert_ignore
+from coder.db.engine import insert_ignore, upsert
 from coder.db.models import Code, Codebook, Coder, Coding, Review, Segment, utcnow
 from coder.errors import CoderError, NotFoundError
 
@@ -85,18 +85,22 @@ def code_keys(conn: Connection, codebook_id: int | None = None) -> list[str]:
 def record_decision(conn: Connection, coder: int, segment: int, codes: Iterable[str],
                     memo: str | None = None, *, codebook_id: int | None = None,
                     source: str = "session") -> None:
-    """Store the coder's whole decision on a segment: review row + exactly ``codes``."""
-    wanted = set(codes)
-    have = set(conn.execute(select(K.c.code_key).where(
-        and_(K.c.coder_id == coder, K.c.segment_id == segment))).scalars())
-    if have - wanted:
-        conn.execute(delete(K).where(and_(K.c.coder_id == coder, K.c.segment_id == segment,
-                                          K.c.code_key.in_(sorted(have - wanted)))))
+    """Store the coder's whole decision on a segment: review row + exactly ``codes``.
+
+    Three statements whatever the state (a decision is one round trip each on a team server):
+    delete the codes no longer wanted, insert the wanted ones that are missing (existing
+    codings keep their codebook version and time), upsert the review with its memo.
+    """
+    wanted = sorted(set(codes))
+    mine = and_(K.c.coder_id == coder, K.c.segment_id == segment)
+    conn.execute(delete(K).where(and_(mine, K.c.code_key.not_in(wanted)) if wanted else mine))
     now = utcnow()
     insert_ignore(conn, K, [{"coder_id": coder, "segment_id": segment, "code_key": key,
                              "codebook_id": codebook_id, "memo": None, "created_at": now}
-                            for key in sorted(wanted - have)])
-    mark_reviewed(conn, coder, [segment], source=source, memo=memo, overwrite_memo=True)
+                            for key in wanted])
+    upsert(conn, R, {"coder_id": coder, "segment_id": segment, "memo": memo, "source": source,
+                     "reviewed_at": now}, keys=("coder_id", "segment_id"),
+           update=("memo", "reviewed_at"))
 
 
 def mark_reviewed(conn: Connection, coder: int, segments: Iterable[int], *,

@@ -183,3 +183,16 @@ def insert_rows(conn: Connection, table, columns: Sequence[str], rows: list[tupl
     finally:
         if enabled:
             gc.enable()
+
+
+def upsert(conn: Connection, table, row: dict, *, keys: tuple[str, ...],
+           update: tuple[str, ...]) -> None:
+    """INSERT ``row``, or UPDATE the ``update`` columns of the row with the same ``keys``:
+    one statement (``ON CONFLICT … DO UPDATE``) on SQLite and PostgreSQL."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    stmt = insert(table).values(**row)
+    conn.execute(stmt.on_conflict_do_update(
+        index_elements=list(keys), set_={c: stmt.excluded[c] for c in update}))

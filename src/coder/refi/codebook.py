@@ -41,6 +41,7 @@ from pathlib import Path
 
 from coder.codebook.model import KEY_RE, CodebookSpec, CodeSpec, CodeTree, compile_keyword
 from coder.errors import InputError
+from coder.importers.base import read_input
 from coder.refi.model import RefiCode, norm_guid
 from coder.refi.safe import SafeArchive, child, children, local, parse_xml, text_of
 
@@ -270,13 +271,7 @@ def read_qdc(path: str | Path) -> QdcCodebook:
         codes = child(book, "Codes") if book is not None else None
         name, origin = root.get("name") or path.stem, root.get("origin") or ""
     else:
-        try:
-            data = path.read_bytes()
-        except FileNotFoundError:
-            raise InputError(path, "no such file", "check the path") from None
-        except IsADirectoryError:
-            raise InputError(path, "is a folder, not a .qdc file",
-                             "give the path of the exported .qdc codebook") from None
+        data = read_input(path, ".qdc file", "give the path of the exported .qdc codebook")
         root = parse_xml(data, path)
         if local(root) == "Project":
             raise InputError(path, "this is a REFI-QDA project, not a codebook",
