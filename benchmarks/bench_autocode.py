@@ -176,7 +176,8 @@ def main(argv: list[str] | None = None) -> int:
     n = 100 if args.quick else args.transcripts
 
     from coder.autocode.keywords import keyword_code
-    from coder.autocode.model import apply_model, train_model
+    from coder.autocode.apply import apply_model
+    from coder.autocode.model import train_model
 
     with tempfile.TemporaryDirectory(prefix="bench-autocode-") as tmp:
         with Timer() as built:

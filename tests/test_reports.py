@@ -15,7 +15,6 @@ import os
 import re
 import subprocess
 import sys
-import textwrap
 from collections import defaultdict
 from itertools import combinations
 from pathlib import Path

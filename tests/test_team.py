@@ -41,14 +41,15 @@ def scenario(url: str) -> dict:
         "disagreements": json.loads(run(url, "disagreements", "--coders", "alice,bob",
                                         "--format", "json").stdout),
         "export": run(url, "codings", "export").stdout,
+        "themes": json.loads(run(url, "report", "themes", "--by", "country", "--coder",
+                                 "consensus", "--format", "json").stdout),
+        "cooccurrence": json.loads(run(url, "report", "cooccurrence", "--coder", "consensus",
+                                       "--format", "json").stdout),
+        "saturation": json.loads(run(url, "report", "saturation", "--coder", "consensus",
+                                     "--format", "json").stdout),
     }
-    try:
-        import coder.reports  # noqa: F401
-
-        out["themes"] = json.loads(run(url, "report", "themes", "--by", "country", "--coder",
-                                       "consensus", "--format", "json").stdout)
-    except ImportError:  # pragma: no cover - reports land separately
-        pass
+    for report in ("themes", "cooccurrence", "saturation"):  # the command line differs
+        out[report].get("provenance", {}).pop("command", None)
     return out
 
 

@@ -19,21 +19,23 @@ from typing import TYPE_CHECKING
 
 _KEYWORDS = {"KEYWORD_CODER", "KeywordReport", "inflections", "keyword_code", "keyword_pattern",
              "machine_coder_name", "match_codes"}
-_MODEL = {"MODEL_CODER", "ApplyReport", "TrainedModel", "TrainingData", "apply_model",
-          "build_pipeline", "check_examples", "cross_validate", "fit_model", "grouped_folds",
-          "require_model", "stored_models", "train_model", "training_data"}
+_MODEL = {"MODEL_CODER", "TrainedModel", "TrainingData", "build_pipeline", "check_examples",
+          "cross_validate", "fit_model", "grouped_folds", "train_model", "training_data"}
+_APPLY = {"ApplyReport", "apply_model", "require_model", "stored_models"}
 
-__all__ = sorted(_KEYWORDS | _MODEL)
+__all__ = sorted(_KEYWORDS | _MODEL | _APPLY)
 
 if TYPE_CHECKING:  # pragma: no cover
     from coder.autocode.keywords import (  # noqa: F401
         KEYWORD_CODER, KeywordReport, inflections, keyword_code, keyword_pattern,
         machine_coder_name, match_codes,
     )
+    from coder.autocode.apply import (  # noqa: F401
+        ApplyReport, apply_model, require_model, stored_models,
+    )
     from coder.autocode.model import (  # noqa: F401
-        MODEL_CODER, ApplyReport, TrainedModel, TrainingData, apply_model, build_pipeline,
-        check_examples, cross_validate, fit_model, grouped_folds, require_model,
-        stored_models, train_model, training_data,
+        MODEL_CODER, TrainedModel, TrainingData, build_pipeline, check_examples, cross_validate,
+        fit_model, grouped_folds, train_model, training_data,
     )
 
 
@@ -46,6 +48,10 @@ def __getattr__(name: str):
         from coder.autocode import model
 
         return getattr(model, name)
+    if name in _APPLY:
+        from coder.autocode import apply
+
+        return getattr(apply, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

@@ -124,7 +124,7 @@ def apply(
     agreement` against the training coder shows honest figures. Refuses a model trained
     under another codebook version: retrain it first.
     """
-    from coder.autocode.model import apply_model
+    from coder.autocode.apply import apply_model
 
     report = apply_model(open_project(db), model, coder=as_name, threshold=threshold,
                          recode=recode)
@@ -147,7 +147,7 @@ def models(
     db: DbOption = None,
 ) -> None:
     """The trained models: source coder, codebook version and cross-validated quality."""
-    from coder.autocode.model import stored_models
+    from coder.autocode.apply import stored_models
     from coder.render import render_rows
 
     with open_project(db).read() as conn:

@@ -31,13 +31,14 @@ def qdpx(
     Coders, codebook, transcripts with attributes, codings and memos; `coder import FILE.qdpx`
     reads it back.
     """
-    from sqlalchemy import text
+    from sqlalchemy import select
 
+    from coder.db.models import Transcript
     from coder.refi import export_qdpx
 
     project = open_project(db)
     with project.read() as conn:
-        texts = conn.execute(text("SELECT text FROM transcript")).scalars().all()
+        texts = conn.execute(select(Transcript.__table__.c.text)).scalars().all()
     gate_output(texts, source=file, allow_pii=allow_pii, identifiers=identifiers)
     result = export_qdpx(project)
     for text in result.warnings:

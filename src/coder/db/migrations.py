@@ -122,8 +122,6 @@ def pending(engine: Engine) -> list[tuple[int, Callable[[Connection], None]]]:
 
 def migrate(engine: Engine) -> list[str]:
     """Apply every pending migration, each in one transaction; return their names."""
-    from coder.db.models import utcnow
-
     todo = pending(engine)
     if not todo:
         return []
