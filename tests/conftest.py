@@ -36,16 +36,51 @@ def runner(monkeypatch) -> CliRunner:
     return CliRunner()
 
 
+def pytest_generate_tests(metafunc):
+    """Modules marked ``pytestmark = pytest.mark.usefixtures("backend")`` run every test on
+    SQLite and on PostgreSQL (team mode: the same commands must behave the same)."""
+    if "backend" in metafunc.fixturenames:
+        metafunc.parametrize("backend", ["sqlite", "postgresql"])
+
+
 @pytest.fixture
-def cli(runner: CliRunner, db_path: Path):
+def backend(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+def db_url(request, db_path: Path) -> str:
+    """The test project: the SQLite file, or a fresh PostgreSQL database for the postgresql
+    run of a module that uses the ``backend`` fixture."""
+    if "backend" in request.fixturenames and request.getfixturevalue("backend") == "postgresql":
+        return request.getfixturevalue("pg_url")
+    return str(db_path)
+
+
+@pytest.fixture
+def cli(runner: CliRunner, db_url: str):
     """Run ``coder ARGS`` against the test project; returns the click Result."""
     from coder.cli import app
 
     def invoke(*args, input: str | None = None):
         return runner.invoke(app, [str(a) for a in args], input=input,
-                             env={"CODER_DB": str(db_path)})
+                             env={"CODER_DB": db_url})
 
     return invoke
+
+
+def query(url: str, sql: str, **params) -> list[tuple]:
+    """Rows of one SQL query on the project at ``url`` (a path or URL), any back end."""
+    from sqlalchemy import create_engine, text
+
+    from coder.db.engine import resolve_url
+
+    engine = create_engine(resolve_url(url))
+    try:
+        with engine.connect() as conn:
+            return [tuple(r) for r in conn.execute(text(sql), params)]
+    finally:
+        engine.dispose()
 
 
 def dump_db(path: Path) -> str:

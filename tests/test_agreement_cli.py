@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import json
-import sqlite3
 from itertools import combinations
 
 import jsonschema
@@ -17,7 +16,9 @@ import numpy as np
 import pytest
 from sklearn.metrics import cohen_kappa_score
 
-from conftest import CODEBOOK, CODINGS, CORPUS, SHARED
+from conftest import CODEBOOK, CODINGS, CORPUS, SHARED, query
+
+pytestmark = pytest.mark.usefixtures("backend")  # every test on SQLite and PostgreSQL
 
 CODERS = ["alice", "bob", "carol"]
 THEMES = ["power_transfer", "reforms", "foreign_policy", "csto_efficacy", "security_community"]
@@ -182,31 +183,29 @@ def test_disagreements_list_segments_where_coders_differ(sample):
     assert all(r["differs on"] == "reforms" for r in json.loads(one.stdout))
 
 
-def test_majority_reconcile_records_decisions(sample, db_path):
+def test_majority_reconcile_records_decisions(sample, db_url):
     result = sample("reconcile", "--coders", "alice,bob,carol", "--as", "consensus",
                     "--settled-by", "supervisor")
     assert result.exit_code == 0, result.output
-    con = sqlite3.connect(db_path)
     for theme in THEMES:
         m = csv_matrix(theme)
         want = int((m.sum(1) >= 2).sum())
-        got = con.execute(
-            "SELECT count(DISTINCT c.segment_id) FROM coding c JOIN coder k ON k.id = c.coder_id "
-            "WHERE k.name = 'consensus' AND (c.code_key = ? OR c.code_key LIKE ?)",
-            (theme, theme + ".%")).fetchone()[0]
+        [(got,)] = query(
+            db_url, "SELECT count(DISTINCT c.segment_id) FROM coding c JOIN coder k ON "
+            "k.id = c.coder_id WHERE k.name = 'consensus' AND (c.code_key = :t OR c.code_key "
+            "LIKE :sub)", t=theme, sub=theme + ".%")
         assert got == want, theme
-    settled = con.execute("SELECT DISTINCT settled_by, rule FROM decision").fetchall()
+    settled = query(db_url, "SELECT DISTINCT settled_by, rule FROM decision")
     assert settled == [("supervisor", "majority")]
-    sources = json.loads(con.execute("SELECT sources FROM decision LIMIT 1").fetchone()[0])
-    assert set(sources) == set(CODERS)
-    assert con.execute("SELECT kind FROM coder WHERE name = 'consensus'").fetchone() == (
-        "consensus",)
+    [(sources,)] = query(db_url, "SELECT sources FROM decision LIMIT 1")
+    assert set(json.loads(sources)) == set(CODERS)
+    assert query(db_url, "SELECT kind FROM coder WHERE name = 'consensus'") == [("consensus",)]
     # the consensus coder is not a default agreement coder
     report = json.loads(sample("agreement", "--format", "json").stdout)
     assert report["coders"] == CODERS
 
 
-def test_interactive_reconcile_takes_answers(sample, db_path):
+def test_interactive_reconcile_takes_answers(sample, db_url):
     views = json.loads(sample("disagreements", "--coders", "alice,bob", "--codes", "-f",
                               "json").stdout)
     # first disagreement: take bob's codes (2); second: type a code; then stop
@@ -214,14 +213,16 @@ def test_interactive_reconcile_takes_answers(sample, db_path):
                     "settled", input="2\nreforms, nonsense\nreforms\nq\n")
     assert result.exit_code == 0, result.output
     assert "unknown code(s): nonsense" in result.output
-    con = sqlite3.connect(db_path)
     first, second = views[0], views[1]
-    codes = lambda t, n: sorted(r[0] for r in con.execute(  # noqa: E731
-        "SELECT c.code_key FROM coding c JOIN segment s ON s.id = c.segment_id JOIN coder k "
-        "ON k.id = c.coder_id WHERE k.name = 'settled' AND s.transcript_id = ? AND s.n = ?",
-        (t, n)))
+
+    def codes(t, n):
+        return sorted(r[0] for r in query(
+            db_url, "SELECT c.code_key FROM coding c JOIN segment s ON s.id = c.segment_id "
+            "JOIN coder k ON k.id = c.coder_id WHERE k.name = 'settled' AND "
+            "s.transcript_id = :t AND s.n = :n", t=t, n=n))
+
     bob = [] if first["bob codes"] == "(none)" else sorted(first["bob codes"].split(", "))
     assert codes(first["transcript"], first["segment"]) == bob
     assert codes(second["transcript"], second["segment"]) == ["reforms"]
-    rules = {r[0] for r in con.execute("SELECT DISTINCT rule FROM decision")}
+    rules = {r[0] for r in query(db_url, "SELECT DISTINCT rule FROM decision")}
     assert rules == {"interactive"}

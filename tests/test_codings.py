@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import csv
-import sqlite3
 from pathlib import Path
 
 import pytest
 
-from conftest import CODEBOOK, dump_db
+from conftest import CODEBOOK, dump_url, query
+
+pytestmark = pytest.mark.usefixtures("backend")  # every test on SQLite and PostgreSQL
 
 TRANSCRIPT = ("Interviewer: What happened?\n\nKZ-01: Power passed on; the dual power ended.\n\n"
               "Interviewer: And the CSTO?\n\nKZ-01: Troops arrived within days.\n\n"
@@ -33,49 +34,45 @@ def sheet(tmp_path: Path, rows: list[list], name="codings.csv") -> Path:
     return path
 
 
-def q(db_path, sql):
-    con = sqlite3.connect(db_path)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
+def q(url, sql):
+    return query(url, sql)
 
 
-def test_import_stores_codings_and_covers_every_participant_segment(coded, db_path, tmp_path):
+def test_import_stores_codings_and_covers_every_participant_segment(coded, db_url, tmp_path):
     f = sheet(tmp_path, [["KZ-01", 2, "power_transfer.end_of_dual_power", "clear case"],
                          ["KZ-01", 4, "csto_efficacy.rapid_deployment", ""],
                          ["KZ-01", 4, "csto_efficacy", ""]])
     result = coded("codings", "import", f, "--coder", "alice")
     assert result.exit_code == 0, result.output
-    assert sorted(q(db_path, "SELECT s.n, c.code_key FROM coding c JOIN segment s ON "
+    assert sorted(q(db_url, "SELECT s.n, c.code_key FROM coding c JOIN segment s ON "
                              "s.id = c.segment_id")) == [
         (2, "power_transfer.end_of_dual_power"), (4, "csto_efficacy"),
         (4, "csto_efficacy.rapid_deployment")]
     # segment 6 is not in the file but the import covers the whole transcript (SPEC §6)
-    assert sorted(q(db_path, "SELECT s.n FROM review r JOIN segment s ON s.id = r.segment_id")) \
+    assert sorted(q(db_url, "SELECT s.n FROM review r JOIN segment s ON s.id = r.segment_id")) \
         == [(2,), (4,), (6,)]
-    assert q(db_path, "SELECT memo FROM review WHERE memo IS NOT NULL") == [("clear case",)]
-    versions = q(db_path, "SELECT DISTINCT codebook_id FROM coding")
+    assert q(db_url, "SELECT memo FROM review WHERE memo IS NOT NULL") == [("clear case",)]
+    versions = q(db_url, "SELECT DISTINCT codebook_id FROM coding")
     assert versions == [(1,)]
 
 
-def test_partial_import_covers_only_the_rows_segments(coded, db_path, tmp_path):
+def test_partial_import_covers_only_the_rows_segments(coded, db_url, tmp_path):
     f = sheet(tmp_path, [["KZ-01", 4, "", ""]])
     assert coded("codings", "import", f, "--coder", "bob", "--partial").exit_code == 0
-    assert q(db_path, "SELECT s.n FROM review r JOIN segment s ON s.id = r.segment_id") == [(4,)]
-    assert q(db_path, "SELECT count(*) FROM coding") == [(0,)]
+    assert q(db_url, "SELECT s.n FROM review r JOIN segment s ON s.id = r.segment_id") == [(4,)]
+    assert q(db_url, "SELECT count(*) FROM coding") == [(0,)]
 
 
-def test_reimport_replaces_and_is_idempotent(coded, db_path, tmp_path):
+def test_reimport_replaces_and_is_idempotent(coded, db_url, tmp_path):
     f = sheet(tmp_path, [["KZ-01", 2, "power_transfer", ""], ["KZ-01", 6, "reforms", ""]])
     assert coded("codings", "import", f, "--coder", "alice").exit_code == 0
-    before = q(db_path, "SELECT coder_id, segment_id, code_key FROM coding ORDER BY 1, 2, 3")
+    before = q(db_url, "SELECT coder_id, segment_id, code_key FROM coding ORDER BY 1, 2, 3")
     assert coded("codings", "import", f, "--coder", "alice").exit_code == 0
-    assert q(db_path, "SELECT coder_id, segment_id, code_key FROM coding ORDER BY 1, 2, 3") \
+    assert q(db_url, "SELECT coder_id, segment_id, code_key FROM coding ORDER BY 1, 2, 3") \
         == before
     g = sheet(tmp_path, [["KZ-01", 2, "reforms", ""]], name="second.csv")
     assert coded("codings", "import", g, "--coder", "alice").exit_code == 0
-    assert q(db_path, "SELECT code_key FROM coding") == [("reforms",)]
+    assert q(db_url, "SELECT code_key FROM coding") == [("reforms",)]
 
 
 BAD_ROWS = {
@@ -91,20 +88,20 @@ BAD_ROWS = {
 
 
 @pytest.mark.parametrize("case", sorted(BAD_ROWS))
-def test_bad_rows_name_the_row_and_write_nothing(case, coded, db_path, tmp_path):
+def test_bad_rows_name_the_row_and_write_nothing(case, coded, db_url, tmp_path):
     ok = sheet(tmp_path, [["KZ-01", 2, "reforms", ""]], name="ok.csv")
     assert coded("codings", "import", ok, "--coder", "alice").exit_code == 0
-    before = dump_db(db_path)
+    before = dump_url(db_url)
     rows, expected = BAD_ROWS[case]
     f = sheet(tmp_path, rows)
     result = coded("codings", "import", f, "--coder", "bob")
     assert result.exit_code == 1
     assert result.output.startswith(f"error: {f}{expected} — ")
-    assert dump_db(db_path) == before
+    assert dump_url(db_url) == before
 
 
-def test_empty_coder_name_and_non_spreadsheet_are_errors(coded, db_path, tmp_path):
-    before = dump_db(db_path)
+def test_empty_coder_name_and_non_spreadsheet_are_errors(coded, db_url, tmp_path):
+    before = dump_url(db_url)
     f = sheet(tmp_path, [["KZ-01", 2, "reforms", ""]])
     result = coded("codings", "import", f, "--coder", " ")
     assert result.exit_code == 1 and "the coder name is empty" in result.output
@@ -116,11 +113,11 @@ def test_empty_coder_name_and_non_spreadsheet_are_errors(coded, db_path, tmp_pat
     missing.write_text("transcript,code\nKZ-01,reforms\n", encoding="utf-8")
     result = coded("codings", "import", missing, "--coder", "alice")
     assert result.exit_code == 1 and ":1: missing column(s) segment" in result.output
-    assert dump_db(db_path) == before
+    assert dump_url(db_url) == before
 
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
-def test_export_import_round_trip(fmt, coded, db_path, tmp_path, runner):
+def test_export_import_round_trip(fmt, coded, db_url, tmp_path, runner):
     f = sheet(tmp_path, [["KZ-01", 2, "power_transfer.end_of_dual_power", "memo one"],
                          ["KZ-01", 2, "reforms", ""], ["KZ-01", 4, "", "nothing here"]])
     assert coded("codings", "import", f, "--coder", "alice").exit_code == 0
@@ -128,17 +125,13 @@ def test_export_import_round_trip(fmt, coded, db_path, tmp_path, runner):
     result = coded("codings", "export", "--coder", "alice", "--format", fmt, "-o", out)
     assert result.exit_code == 0, result.output
 
-    def state(path):
-        con = sqlite3.connect(path)
-        try:
-            return (sorted(con.execute("SELECT s.transcript_id, s.n, c.code_key FROM coding c "
-                                       "JOIN segment s ON s.id = c.segment_id")),
-                    sorted(con.execute("SELECT s.transcript_id, s.n, r.memo FROM review r "
-                                       "JOIN segment s ON s.id = r.segment_id")))
-        finally:
-            con.close()
+    def state(url):
+        return (sorted(query(url, "SELECT s.transcript_id, s.n, c.code_key FROM coding c "
+                                  "JOIN segment s ON s.id = c.segment_id")),
+                sorted(query(url, "SELECT s.transcript_id, s.n, r.memo FROM review r "
+                                  "JOIN segment s ON s.id = r.segment_id")))
 
-    original = state(db_path)
+    original = state(db_url)
     # a fresh project gets the exported file back
     from coder.cli import app
 
@@ -148,7 +141,7 @@ def test_export_import_round_trip(fmt, coded, db_path, tmp_path, runner):
     assert runner.invoke(app, ["codebook", "load", str(CODEBOOK)], env=env).exit_code == 0
     result = runner.invoke(app, ["codings", "import", str(out), "--coder", "alice"], env=env)
     assert result.exit_code == 0, result.output
-    assert state(other) == original
+    assert state(str(other)) == original
 
 
 def test_status_counts_reviewed_and_coded(coded, tmp_path):

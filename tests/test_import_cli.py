@@ -9,7 +9,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from conftest import CORPUS, SHARED, dump_db
+from conftest import CORPUS, SHARED, dump_db, dump_url
 
 GOOD = "Interviewer: What happened in January?\n\nKZ-01: Power changed hands.\n\n" \
        "Interviewer: And then?\n\nKZ-01: Reforms followed.\n"
@@ -50,14 +50,14 @@ def test_sample_corpus_imports_with_attributes(cli, db_path):
     assert all(8 <= n <= 20 for _, n in counts)
 
 
-def test_reimport_is_idempotent_and_says_so(cli, db_path, tmp_path):
+def test_reimport_is_idempotent_and_says_so(cli, backend, db_url, tmp_path):
     f = write(tmp_path / "in" / "KZ-01.txt", GOOD)
     assert cli("import", f).exit_code == 0
-    before = dump_db(db_path)
+    before = dump_url(db_url)
     result = cli("import", f)
     assert result.exit_code == 0
     assert "unchanged: KZ-01" in result.output
-    assert dump_db(db_path) == before
+    assert dump_url(db_url) == before
 
 
 def test_changed_content_needs_replace_and_no_codings(cli, db_path, tmp_path):
@@ -160,10 +160,11 @@ BAD_CASES = {
 
 
 @pytest.mark.parametrize("case", sorted(BAD_CASES))
-def test_bad_input_is_one_clear_error_and_leaves_the_database(case, cli, db_path, tmp_path):
+def test_bad_input_is_one_clear_error_and_leaves_the_database(case, cli, backend, db_url,
+                                                              tmp_path):
     good = write(tmp_path / "in" / "KZ-01.txt", GOOD)
     assert cli("import", good).exit_code == 0
-    before = dump_db(db_path)
+    before = dump_url(db_url)
     name, content, expected = BAD_CASES[case]
     other = write(tmp_path / "more" / "RU-01.txt", GOOD.replace("KZ-01", "RU-01"))
     bad = write(tmp_path / "more" / name, content)
@@ -172,12 +173,12 @@ def test_bad_input_is_one_clear_error_and_leaves_the_database(case, cli, db_path
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert len(lines) == 1, result.output
     assert lines[0].startswith("error: ") and expected in lines[0] and " — " in lines[0]
-    assert dump_db(db_path) == before
+    assert dump_url(db_url) == before
 
 
-def test_duplicate_id_and_meta_without_transcript_column(cli, db_path, tmp_path):
+def test_duplicate_id_and_meta_without_transcript_column(cli, backend, db_url, tmp_path):
     assert cli("init").exit_code == 0
-    before = dump_db(db_path)
+    before = dump_url(db_url)
     a = write(tmp_path / "a" / "KZ-01.txt", GOOD)
     b = write(tmp_path / "b" / "KZ-01.txt", GOOD + "\nInterviewer: Bye.\n")
     result = cli("import", a, b)
@@ -187,7 +188,7 @@ def test_duplicate_id_and_meta_without_transcript_column(cli, db_path, tmp_path)
     result = cli("import", a, "--meta", meta)
     assert result.exit_code == 1
     assert f"error: {meta}:1: no `transcript` column — " in result.output
-    assert dump_db(db_path) == before
+    assert dump_url(db_url) == before
 
 
 def test_missing_path_is_an_error(cli, tmp_path):
