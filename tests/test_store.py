@@ -121,3 +121,13 @@ def test_every_command_has_help_text():
     missing = [path for path, cmd in walk(get_command(app), "coder")
                if not (cmd.help or "").strip()]
     assert missing == []
+
+
+def test_cli_reference_is_current():
+    """docs/cli.md is generated from --help; regenerate it with scripts/cli-reference."""
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "scripts" / "cli-reference"
+    result = subprocess.run([sys.executable, str(script), "--check"], capture_output=True,
+                            text=True)
+    assert result.returncode == 0, result.stderr
