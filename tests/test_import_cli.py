@@ -201,3 +201,11 @@ def test_a_failed_first_import_creates_no_project(cli, db_path, tmp_path):
     bad = write(tmp_path / "T.txt", b"")
     assert cli("import", bad).exit_code == 1
     assert not db_path.exists()
+
+
+def test_dry_run_without_a_project_creates_none(cli, db_path, tmp_path):
+    f = write(tmp_path / "in" / "KZ-01.txt", GOOD)
+    result = cli("import", f, "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "would import: KZ-01 (text, 4 turns, 2 by the participant)" in result.output
+    assert not db_path.exists()

@@ -60,8 +60,16 @@ def import_(
         report = parse_transcripts(files, meta=meta, interviewer=interviewer,
                                    encoding=encoding, progress=advance,
                                    allow_pii=allow_pii, identifiers=identifiers)
-    project = open_project(db, create=not dry_run)
-    store_transcripts(project, report, replace=replace, dry_run=dry_run)
+    from coder.errors import NotFoundError
+
+    try:
+        project = open_project(db, create=not dry_run)
+    except NotFoundError:
+        if not dry_run:
+            raise
+        project = None  # a dry run into a project that does not exist yet: everything is new
+    if project is not None:
+        store_transcripts(project, report, replace=replace, dry_run=dry_run)
     for text in report.warnings:
         warn(text)
     verb = "would import" if dry_run else "imported"
