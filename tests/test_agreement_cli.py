@@ -226,3 +226,13 @@ def test_interactive_reconcile_takes_answers(sample, db_url):
     assert codes(second["transcript"], second["segment"]) == ["reforms"]
     rules = {r[0] for r in query(db_url, "SELECT DISTINCT rule FROM decision")}
     assert rules == {"interactive"}
+
+
+def test_document_formats_carry_the_pairwise_matrix(sample):
+    report = json.loads(sample("agreement", "--format", "json").stdout)
+    kappa = report["overall"]["pairs"]["alice~bob"]["cohen_kappa"]
+    md = sample("agreement", "--format", "md").stdout
+    assert "**Pairwise Cohen's kappa (pooled over all themes)**" in md
+    assert f"| alice | — | {kappa:.3f} |" in md
+    latex = sample("agreement", "--format", "latex").stdout
+    assert latex.count(r"\begin{tabular}") == 2 and r"\toprule" in latex

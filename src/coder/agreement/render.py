@@ -52,7 +52,29 @@ def render_agreement(report: dict, fmt: str, output=None) -> None:
             rows += key_rows(report, g[level], g["overall"], group=name)
     title = (f"Inter-coder agreement ({', '.join(report['coders'])}; "
              f"{report['units']} units)")
+    if fmt in ("md", "latex", "html"):  # documents: the pairwise matrix follows the table
+        from coder.cli.common import write_text
+        from coder.render import to_html, to_latex, to_markdown
+
+        writer = {"md": to_markdown, "latex": to_latex, "html": to_html}[fmt]
+        pair_columns, pair_rows = pairwise_matrix(report)
+        text = writer(columns, rows, title) + "\n" + writer(
+            pair_columns, pair_rows, f"Pairwise Cohen's kappa (pooled over all {level})")
+        return write_text(text, output)
     render_rows(columns, rows, fmt, output, title=title)
+
+
+def pairwise_matrix(report: dict) -> tuple[list[str], list[list]]:
+    """Coder × coder Cohen's kappa pooled over every (unit, theme) pair; None on the diagonal."""
+    coders, pairs = report["coders"], report["overall"]["pairs"]
+    rows = []
+    for a in coders:
+        row: list = [a]
+        for b in coders:
+            s = pairs.get(f"{a}~{b}") or pairs.get(f"{b}~{a}")
+            row.append("—" if a == b else s["cohen_kappa"])
+        rows.append(row)
+    return [""] + coders, rows
 
 
 def _rich(report: dict, level: str, label: str) -> None:
@@ -80,24 +102,15 @@ def _rich(report: dict, level: str, label: str) -> None:
     out.print(table_for(report[level], report["overall"],
                         f"Inter-coder agreement — {', '.join(report['coders'])} "
                         f"({report['units']} units)"))
-    pairs = report["overall"]["pairs"]
-    if pairs:
-        coders = report["coders"]
+    if report["overall"]["pairs"]:
+        pair_columns, pair_rows = pairwise_matrix(report)
         m = Table(title="Pairwise Cohen's kappa (pooled over all "
                         f"{'themes' if level == 'themes' else 'codes'})", title_justify="left")
-        m.add_column("")
-        for c in coders:
-            m.add_column(c, justify="right")
-        for a in coders:
-            cells = []
-            for b in coders:
-                if a == b:
-                    cells.append(Text("—", style="dim"))
-                    continue
-                s = pairs.get(f"{a}~{b}") or pairs.get(f"{b}~{a}")
-                k = s["cohen_kappa"]
-                cells.append(Text(cell_text(k), style=alpha_style(k)))
-            m.add_row(a, *cells)
+        for i, c in enumerate(pair_columns):
+            m.add_column(c, justify="left" if i == 0 else "right")
+        for name, *cells in pair_rows:
+            m.add_row(name, *(Text(k, style="dim") if isinstance(k, str)
+                              else Text(cell_text(k), style=alpha_style(k)) for k in cells))
         out.print(m)
     for name, g in report.get("groups", {}).items():
         out.print(table_for(g[level], g["overall"],
