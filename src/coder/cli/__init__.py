@@ -35,7 +35,7 @@ class CoderGroup(TyperGroup):
             _silence_stdout()
             raise typer.Exit(0) from None
         except KeyboardInterrupt:
-            _error("interrupted — everything confirmed before the interrupt is saved")
+            _error("interrupted — work not yet committed was rolled back; committed work is kept")
             raise typer.Exit(130) from None
         except Exception as exc:  # a bug: say so briefly, keep the traceback for --debug
             if _State.debug or _is_cli_signal(exc):

@@ -68,6 +68,12 @@ def code(
         except EOFError:  # Ctrl-D or the end of piped input
             out.print()
             line = "q"
+        except KeyboardInterrupt:
+            from coder.cli.common import err
+
+            err.print("\nerror: interrupted — everything confirmed before the interrupt is "
+                      "saved", style="red", markup=False, highlight=False)
+            raise typer.Exit(130) from None
         step = session.handle(line)
         draw_step(out, session, step)
         if step.end:
