@@ -5,7 +5,7 @@ and never stored in the database. Two shapes are accepted.
 
 YAML, a mapping ``name: pseudonym`` or a list of entries::
 
-    Askar T. Tazhibayev: Expert A        # flagged, replaced by "Expert A"
+    Daulet K. Serikbayev: Expert A        # flagged, replaced by "Expert A"
     Tokayev: ""                          # empty pseudonym: an allowed (public) name
     Anna Maria Petrova:
       pseudonym: Expert B
@@ -19,11 +19,11 @@ two columns ``name,pseudonym`` without a header. ``allow`` accepts yes/true/1/pu
 Each entry matches, word-bounded and case-insensitively (:meth:`Identifiers.pattern`):
 
 - the name as written and its declared variants;
-- the surname alone (the last word, or ``surname:``), with initials (``A. T. Tazhibayev``,
-  ``A.T. Tazhibayev``, ``A. Tazhibayev``), first name + surname, and surname-first forms
-  (``Tazhibayev Askar``, ``Tazhibayev A.T.``);
-- Russian/Kazakh-style case endings on the surname stem (:data:`SUFFIXES`: Tazhibayeva,
-  Tazhibayevym, Petrovoy…) and the English possessive ``'s``. A feminine ``-ova/-eva/-ina``
+- the surname alone (the last word, or ``surname:``), with initials (``D. K. Serikbayev``,
+  ``D.K. Serikbayev``, ``D. Serikbayev``), first name + surname, and surname-first forms
+  (``Serikbayev Daulet``, ``Serikbayev D.K.``);
+- Russian/Kazakh-style case endings on the surname stem (:data:`SUFFIXES`: Serikbayeva,
+  Serikbayevym, Petrovoy…) and the English possessive ``'s``. A feminine ``-ova/-eva/-ina``
   surname's stem drops the final ``a``, so Petrova, Petrov and Petrovoy are one person.
   Stems shorter than :data:`MIN_STEM` letters take no endings (``Li`` must not match ``Lie``).
 

@@ -1,6 +1,6 @@
 """Pseudonymized copies of transcripts: every finding of :mod:`coder.anonymize.detect` replaced.
 
-Names become the identifiers file's pseudonym (a possessive ``'s`` is kept: "Tazhibayev's" →
+Names become the identifiers file's pseudonym (a possessive ``'s`` is kept: "Serikbayev's" →
 "Expert A's"; case endings are dropped), or a generated ``[PERSON-n]``, the same for one name in
 every file of a run; e-mail addresses, phones, URLs, handles and ID numbers become ``[EMAIL]``,
 ``[PHONE]``, ``[URL]``, ``[HANDLE]`` and ``[ID]``. At each position the longest match wins
