@@ -118,9 +118,9 @@ def to_xlsx(columns, rows, path: Path, title: str | None = None,
             ws.append([line])
     wb.properties.title = title
     wb.properties.description = footer
-    tmp = Path(path).with_name(f".{Path(path).name}.tmp")
-    wb.save(tmp)
-    tmp.replace(path)
+    from coder.fileio import atomic_write
+
+    atomic_write(path, wb.save)
 
 
 def to_rich_table(columns, rows, title: str | None = None, digits: int = 3):

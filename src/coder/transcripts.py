@@ -87,7 +87,8 @@ def collect_paths(paths: Iterable[str | Path]) -> list[Path]:
 
 def read_meta(path: Path) -> dict[str, dict[str, str]]:
     """``participants.csv``: a ``transcript`` column, every other column an attribute."""
-    from coder.importers.base import decode, read_input
+    from coder.fileio import read_input
+    from coder.importers.base import decode
 
     data = read_input(path, "participants file", "check the --meta path")
     reader = csv.DictReader(io.StringIO(decode(Path(path), data)))

@@ -54,24 +54,7 @@ from coder.agreement.kernels import (
     rater_counts,
 )
 from coder.agreement.weights import check_level, check_weights, weight_matrix
-
-__all__ = [
-    "AgreementInputError",
-    "binary_alpha_many",
-    "binary_stats_many",
-    "brennan_prediger",
-    "cohen_kappa",
-    "conger_kappa",
-    "fleiss_kappa",
-    "from_contingency",
-    "from_counts",
-    "gwet_ac1",
-    "gwet_ac2",
-    "krippendorff_alpha",
-    "krippendorff_alpha_ci",
-    "percent_agreement",
-    "scott_pi",
-]
+from coder.agreement import __all__  # noqa: F401 - the public API is listed once, there
 
 
 def _prepare(data, weights: str, categories):

@@ -270,7 +270,8 @@ def load_identifiers(path: str | Path) -> Identifiers:
     Raises :class:`~coder.errors.InputError` naming the file and line of a bad entry.
     """
     path = Path(path)
-    from coder.importers.base import decode, read_input
+    from coder.fileio import read_input
+    from coder.importers.base import decode
 
     data = read_input(path, "identifiers file",
                       "give the --identifiers path of a .yaml or .csv file of name → pseudonym")

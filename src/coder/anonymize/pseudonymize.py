@@ -152,15 +152,14 @@ def _plan(paths: list[Path], out_dir: Path,
 
 
 def _write(target: Path, content: bytes) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.tmp")
+    from coder.fileio import atomic_write
+
     try:
-        tmp.write_bytes(content)
-        tmp.replace(target)
+        target.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise InputError(target, f"cannot write ({exc.strerror})",
+        raise InputError(target.parent, f"cannot create the folder ({exc.strerror})",
                          "check that the output folder is writable") from None
+    atomic_write(target, content)
 
 
 # ---------------------------------------------------------------------------- Word

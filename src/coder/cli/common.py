@@ -68,17 +68,9 @@ def write_text(content: str, output: Path | None) -> None:
 
 
 def write_bytes(content: bytes, output: Path) -> None:
-    output = Path(output)
-    tmp = output.with_name(f".{output.name}.tmp")
-    try:
-        tmp.write_bytes(content)
-        tmp.replace(output)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        from coder.errors import CoderError
+    from coder.fileio import atomic_write
 
-        raise CoderError(f"{output}: cannot write ({exc.strerror}) — check the folder "
-                         "exists and is writable") from exc
+    atomic_write(output, content)
     message(f"wrote {output}")
 
 

@@ -18,7 +18,7 @@ from coder.codebook.model import (
     COLOUR_RE, FULL_KEY_RE, KEY_RE, CodebookSpec, CodeSpec, compile_keyword, is_regex_keyword,
 )
 from coder.errors import InputError
-from coder.importers.base import read_input
+from coder.fileio import read_input
 
 TOP_FIELDS = ("name", "version", "description", "themes")
 CODE_FIELDS = ("key", "label", "definition", "include", "exclude", "examples", "keywords",

@@ -122,18 +122,3 @@ def merge_turns(turns: list[Turn], sep: str = " ") -> list[Turn]:
             merged.append(Turn(turn.speaker, turn.text.strip(), turn.start, turn.end, turn.line))
     return merged
 
-
-def read_input(path: Path, what: str = "file", hint: str = "check the path") -> bytes:
-    """The bytes of a file the user named, or an InputError that says what is wrong with it.
-
-    ``what`` names the expected file in messages ("codebook file", "identifiers file", …).
-    """
-    try:
-        return Path(path).read_bytes()
-    except FileNotFoundError:
-        raise InputError(path, f"no such {what}", hint) from None
-    except IsADirectoryError:
-        raise InputError(path, f"is a folder, not a {what}", hint) from None
-    except OSError as exc:
-        raise InputError(path, f"cannot read ({exc.strerror})",
-                         "check the file's permissions") from None

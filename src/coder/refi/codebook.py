@@ -41,7 +41,7 @@ from pathlib import Path
 
 from coder.codebook.model import KEY_RE, CodebookSpec, CodeSpec, CodeTree, compile_keyword
 from coder.errors import InputError
-from coder.importers.base import read_input
+from coder.fileio import read_input
 from coder.refi.model import RefiCode, norm_guid
 from coder.refi.safe import SafeArchive, child, children, local, parse_xml, text_of
 

@@ -60,12 +60,14 @@ def _save(fig, path: Path, provenance: "Provenance", title: str) -> None:
     fmt = check_figure_path(path)
     metadata = (provenance.png_metadata(title) if fmt == "png"
                 else provenance.svg_metadata(title))
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with matplotlib.rc_context({"svg.hashsalt": provenance.project_hash[:16],
-                                "svg.fonttype": "path"}):
-        fig.savefig(tmp, format=fmt, metadata=metadata, bbox_inches="tight")
-    tmp.replace(path)
+    from coder.fileio import atomic_write
+
+    def save(tmp: Path) -> None:
+        with matplotlib.rc_context({"svg.hashsalt": provenance.project_hash[:16],
+                                    "svg.fonttype": "path"}):
+            fig.savefig(tmp, format=fmt, metadata=metadata, bbox_inches="tight")
+
+    atomic_write(path, save)
 
 
 def _annotate(ax, values, texts, cmap, norm, missing: str = "#dddddd") -> None:
