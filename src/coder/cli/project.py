@@ -43,6 +43,61 @@ def copy(
     message("copied " + ", ".join(f"{n} {t}" for t, n in counts.items() if n))
 
 
+config_app = typer.Typer(help="Project settings that every command uses (language, extra "
+                                "interviewer labels, …).", no_args_is_help=True)
+
+
+@config_app.command("list")
+def config_list(db: DbOption = None) -> None:
+    """Show every project setting as KEY = VALUE (JSON)."""
+    import json
+
+    from coder.db.settings import all_settings
+
+    proj = open_project(db)
+    with proj.read() as conn:
+        settings = all_settings(conn)
+    for key, value in settings.items():
+        typer.echo(f"{key} = {json.dumps(value, ensure_ascii=False)}")
+    if not settings:
+        message("no settings: every command uses its defaults")
+
+
+@config_app.command("set")
+def config_set(
+    key: Annotated[str, typer.Argument(help="Setting name, e.g. language.")],
+    value: Annotated[str, typer.Argument(help="A JSON value (\"ru\", [\"Модератор\"], true) or "
+                                         "plain text, which is stored as a string.")],
+    db: DbOption = None,
+) -> None:
+    """Set a project setting."""
+    import json
+
+    from coder.db.settings import set_setting
+
+    try:
+        parsed = json.loads(value)
+    except ValueError:
+        parsed = value
+    proj = open_project(db)
+    with proj.write() as conn:
+        set_setting(conn, key, parsed)
+    message(f"{key} = {json.dumps(parsed, ensure_ascii=False)}")
+
+
+@config_app.command("unset")
+def config_unset(key: Annotated[str, typer.Argument(help="Setting name.")],
+                 db: DbOption = None) -> None:
+    """Remove a project setting (its default applies again)."""
+    from coder.db.settings import set_setting
+
+    proj = open_project(db)
+    with proj.write() as conn:
+        set_setting(conn, key, None)
+    message(f"{key} unset")
+
+
 def register(app: typer.Typer) -> None:
     app.command("init")(init)
     app.add_typer(db_app, name="db")
+    app.add_typer(config_app, name="config")

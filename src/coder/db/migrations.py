@@ -93,8 +93,18 @@ def m001_initial(conn: Connection) -> None:
     md.create_all(conn)
 
 
+def m002_project_setting(conn: Connection) -> None:
+    md = MetaData()
+    Table("project_setting", md,
+          Column("key", String, primary_key=True), Column("value", Text, nullable=False),
+          Column("updated_at", TZ, nullable=False))
+    md.create_all(conn)
+
+
+# Numbers are reserved per capability so that parallel branches never collide; gaps are fine.
 MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (1, m001_initial),
+    (2, m002_project_setting),
 ]
 
 

@@ -164,3 +164,12 @@ class AutocodeModel(SQLModel, table=True):
     metrics: str = Field(default="{}", sa_column=Column(Text, nullable=False))
     blob: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+
+
+class ProjectSetting(SQLModel, table=True):
+    """A project-wide setting (``language``, ``interviewer_labels``…); the value is JSON text."""
+
+    __tablename__ = "project_setting"
+    key: str = Field(primary_key=True)
+    value: str = Field(sa_column=Column(Text, nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
