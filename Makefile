@@ -38,6 +38,8 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	bash scripts/ensure-postgres
+	bash scripts/ensure-texlive
+	bash scripts/ensure-chromium
 	$(BIN)/python -m pytest -q -n 2 -p no:cacheprovider
 
 clean:
