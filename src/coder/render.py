@@ -138,7 +138,7 @@ def to_rich_table(columns, rows, title: str | None = None, digits: int = 3):
 def render_rows(columns: Sequence[str], rows: Sequence[Sequence[Any]], format, output=None, *,
                 title: str | None = None, footer: str | None = None, digits: int = 3) -> None:
     """Render and write a table to ``output`` (a path) or stdout in ``format``."""
-    from coder.cli.common import dump_json, message, out, write_text
+    from coder.output import dump_json, message, out, write_text
 
     fmt = getattr(format, "value", format)
     if fmt == "table":

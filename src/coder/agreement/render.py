@@ -35,7 +35,7 @@ def key_rows(report: dict, per_key: dict, overall: dict, group: str | None = Non
 
 
 def render_agreement(report: dict, fmt: str, output=None) -> None:
-    from coder.cli.common import dump_json, write_text
+    from coder.output import dump_json, write_text
 
     if fmt == "json":
         return write_text(dump_json(report), output)
@@ -53,7 +53,7 @@ def render_agreement(report: dict, fmt: str, output=None) -> None:
     title = (f"Inter-coder agreement ({', '.join(report['coders'])}; "
              f"{report['units']} units)")
     if fmt in ("md", "latex", "html"):  # documents: the pairwise matrix follows the table
-        from coder.cli.common import write_text
+        from coder.output import write_text
         from coder.render import to_html, to_latex, to_markdown
 
         writer = {"md": to_markdown, "latex": to_latex, "html": to_html}[fmt]
@@ -81,7 +81,7 @@ def _rich(report: dict, level: str, label: str) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    from coder.cli.common import out
+    from coder.output import out
 
     def table_for(per_key: dict, overall: dict, title: str) -> Table:
         t = Table(title=title, title_justify="left")

@@ -12,12 +12,8 @@ from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
-from rich.console import Console
 
-# When piped or logged (not a terminal), rich would wrap tables at 80 columns; give them room.
-out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)   # data: stdout
-err = Console(stderr=True, soft_wrap=True,
-              width=None if sys.stderr.isatty() else 160)                   # messages: stderr
+from coder.output import dump_json, err, message, out, warn, write_bytes, write_text  # noqa: F401
 
 
 class Format(str, Enum):
@@ -49,33 +45,14 @@ def open_project(db: str | None, *, create: bool = False):
     return _open(db, create=create)
 
 
-def message(text: str, *, style: str | None = None) -> None:
-    """A message for the person at the terminal (stderr)."""
-    err.print(text, style=style, markup=False, highlight=False)
 
 
-def warn(text: str) -> None:
-    err.print(f"warning: {text}", style="yellow", markup=False, highlight=False)
 
 
-def write_text(content: str, output: Path | None) -> None:
-    """Data to ``output`` or stdout, written whole (a failed command leaves no partial file)."""
-    if output is None:
-        sys.stdout.write(content if content.endswith("\n") else content + "\n")
-        sys.stdout.flush()
-        return
-    write_bytes(content.encode("utf-8"), output)
 
 
-def write_bytes(content: bytes, output: Path) -> None:
-    from coder.fileio import atomic_write
-
-    atomic_write(output, content)
-    message(f"wrote {output}")
 
 
-def dump_json(data: Any) -> str:
-    return json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False)
 
 
 IdentifiersOption = Annotated[Optional[Path], typer.Option(

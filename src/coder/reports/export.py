@@ -203,7 +203,7 @@ def quotes_csv(qs: QuoteSet) -> str:
 
 
 def render_quotes(qs: QuoteSet, fmt: str, output: Path | None) -> None:
-    from coder.cli.common import write_text
+    from coder.output import write_text
 
     if fmt == "json":
         return _write_json(qs.to_json_dict(), output)
@@ -238,7 +238,7 @@ def markdown_table(columns, rows, title: str, footer: str) -> str:
 
 def _emit(columns, rows, fmt: str, output: Path | None, title: str, footer: str,
           label: str | None = None, align_right: bool = False) -> None:
-    from coder.cli.common import write_text
+    from coder.output import write_text
 
     if fmt == "latex":
         latex = latex_table if align_right else _plain_latex
@@ -249,7 +249,7 @@ def _emit(columns, rows, fmt: str, output: Path | None, title: str, footer: str,
 
 
 def _write_json(data: dict, output: Path | None) -> None:
-    from coder.cli.common import dump_json, write_text
+    from coder.output import dump_json, write_text
 
     write_text(dump_json(data), output)
 
