@@ -37,29 +37,51 @@ def latex_escape(text: str) -> str:
 
 
 def to_csv(columns: Sequence[str], rows: Sequence[Sequence[Any]], footer: str | None = None) -> str:
+    """CSV; text that a spreadsheet would evaluate as a formula is neutralized
+    (:mod:`coder.spreadsheet_safety`)."""
+    from coder.spreadsheet_safety import neutralize
+
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(columns)
+    writer.writerow([neutralize(c) for c in columns])
     for row in rows:
-        writer.writerow(["" if v is None or (isinstance(v, float) and math.isnan(v)) else v
-                         for v in row])
+        writer.writerow(["" if v is None or (isinstance(v, float) and math.isnan(v))
+                         else neutralize(v) for v in row])
     if footer:
         buf.write("".join(f"# {line}\n" for line in footer.splitlines()))
     return buf.getvalue()
 
 
+def markdown_text(text: str) -> str:
+    """Text for a Markdown document: ``<`` and ``>`` as entities, so that text from a
+    transcript, memo or code name can never be raw HTML (a ``<script>``, an ``<img
+    onerror>``) in the rendered page. Markdown shows the entities as the characters."""
+    return text.replace("<", "&lt;").replace(">", "&gt;")
+
+
+def markdown_comment(line: str) -> str:
+    """``line`` as an HTML comment ``<!-- … -->`` that the line cannot end early: every
+    ``--`` (which would close it, as in ``-->`` or ``--!>``) is broken up as ``- -``."""
+    while "--" in line:
+        line = line.replace("--", "- -")
+    if line.endswith("-"):
+        line += " "
+    return f"<!-- {line} -->"
+
+
 def to_markdown(columns, rows, title: str | None = None, footer: str | None = None,
                 digits: int = 3) -> str:
     def esc(v):
-        return cell_text(v, digits).replace("|", r"\|").replace("\n", " ")
+        return markdown_text(cell_text(v, digits)).replace("|", r"\|").replace("\n", " ")
 
+    title = markdown_text(title) if title else title
     lines = [f"**{title}**", ""] if title else []
     lines.append("| " + " | ".join(esc(c) for c in columns) + " |")
     lines.append("|" + "|".join("---:" if _numeric(rows, i) else "---"
                                 for i in range(len(columns))) + "|")
     lines += ["| " + " | ".join(esc(v) for v in row) + " |" for row in rows]
     if footer:
-        lines += [""] + [f"<!-- {line} -->" for line in footer.splitlines()]
+        lines += [""] + [markdown_comment(line) for line in footer.splitlines()]
     return "\n".join(lines) + "\n"
 
 
@@ -101,21 +123,33 @@ def to_html(columns, rows, title: str | None = None, footer: str | None = None,
 
 def to_xlsx(columns, rows, path: Path, title: str | None = None,
             footer: str | None = None) -> None:
+    """XLSX; every text cell is a string cell, never a formula (:mod:`coder.spreadsheet_safety`)."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
+
+    from coder.spreadsheet_safety import xlsx_text_cell
 
     wb = Workbook()
     ws = wb.active
     ws.title = (title or "report")[:31].translate({ord(c): "_" for c in "[]:*?/\\"})
-    ws.append(list(columns))
+
+    row_number = 0
+
+    def put(values) -> None:
+        nonlocal row_number
+        row_number += 1
+        for j, v in enumerate(values, start=1):
+            xlsx_text_cell(ws.cell(row_number, j), v)
+
+    put(list(columns))
     for cell in ws[1]:
         cell.font = Font(bold=True)
     for row in rows:
-        ws.append([None if isinstance(v, float) and math.isnan(v) else v for v in row])
+        put([None if isinstance(v, float) and math.isnan(v) else v for v in row])
     if footer:
-        ws.append([])
+        put([])
         for line in footer.splitlines():
-            ws.append([line])
+            put([line])
     wb.properties.title = title
     wb.properties.description = footer
     from coder.fileio import atomic_write

@@ -48,13 +48,15 @@ class AnonymizeReport:
         return counts
 
     def to_csv(self) -> str:
+        from coder.spreadsheet_safety import neutralize
+
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(["file", "line", "column", "kind", "text", "replacement"])
         for r in self.replacements:
             writer.writerow([r.file, "" if r.line is None else r.line,
-                             "" if r.column is None else r.column, r.kind, r.text,
-                             r.replacement])
+                             "" if r.column is None else r.column, r.kind,
+                             neutralize(r.text), neutralize(r.replacement)])
         return buffer.getvalue()
 
 

@@ -8,9 +8,7 @@ their stored out-of-fold prediction (the module docstring of :mod:`.model` says 
 
 from __future__ import annotations
 
-import io
 import json
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -19,7 +17,7 @@ from sqlalchemy.engine import Connection
 
 from coder.autocode.keywords import machine_coder_name
 from coder.autocode.model import (
-    _BATCH, CB, DEFAULT_THRESHOLD, MODEL_CODER, M, _proba, _text_key,
+    _BATCH, CB, DEFAULT_THRESHOLD, MODEL_CODER, M, _text_key,
 )
 from coder.codebook import require_codebook
 from coder.coding.store import C, K, R, S, get_or_create_coder
@@ -32,7 +30,7 @@ from coder.errors import CoderError, NotFoundError
 
 @dataclass
 class StoredModel:
-    """A row of ``autocode_model`` (``metrics`` parsed; ``blob`` still pickled)."""
+    """A row of ``autocode_model`` (``metrics`` parsed; ``blob`` not read yet)."""
 
     name: str
     codebook_id: int
@@ -42,31 +40,28 @@ class StoredModel:
     metrics: dict
     created_at: object
     blob: bytes = field(repr=False, default=b"")
+    blob_sha256: str | None = None
 
-    def load(self) -> dict:
-        """The unpickled ``{"pipeline", "labels", "level", "sklearn"}``."""
-        import joblib
+    def load(self):
+        """The model as a :class:`coder.autocode.storage.LinearModel`, after its SHA-256 and
+        format are checked; an old pickled model is refused, never unpickled."""
+        from coder.autocode.storage import unpack
 
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # InconsistentVersionWarning: it usually loads
-                return joblib.load(io.BytesIO(self.blob))
-        except Exception as exc:  # a blob from another scikit-learn or Python version
-            raise CoderError(f"model {self.name} cannot be loaded ({type(exc).__name__}: "
-                             f"{exc}) — retrain it: coder autocode train --from "
-                             f"{self.trained_from} --as {self.name}") from exc
+        return unpack(self.blob, self.blob_sha256, name=self.name,
+                      retrain=f"coder autocode train --from {self.trained_from} --as {self.name}")
 
 
 def stored_models(conn: Connection, name: str | None = None, *, blob: bool = False
                   ) -> list[StoredModel]:
-    """Stored models (all, or the one named), by name; ``blob`` loads the pickles too."""
+    """Stored models (all, or the one named), by name; ``blob`` reads the blobs too."""
     columns = [M.c.name, M.c.codebook_id, CB.c.version, M.c.trained_from, M.c.data_sha256,
-               M.c.metrics, M.c.created_at] + ([M.c.blob] if blob else [])
+               M.c.metrics, M.c.created_at] + ([M.c.blob, M.c.blob_sha256] if blob else [])
     query = select(*columns).join(CB, CB.c.id == M.c.codebook_id, isouter=True).order_by(M.c.name)
     if name is not None:
         query = query.where(M.c.name == name)
     return [StoredModel(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), r[6],
-                        r[7] if blob else b"") for r in conn.execute(query)]
+                        r[7] if blob else b"", r[8] if blob else None)
+            for r in conn.execute(query)]
 
 
 def require_model(conn: Connection, name: str) -> StoredModel:
@@ -112,23 +107,22 @@ def predict(model: StoredModel, texts: list[str]) -> tuple[list[str], np.ndarray
     return _predict(model.load(), texts)
 
 
-def _predict(loaded: dict, texts: list[str]) -> tuple[list[str], np.ndarray]:
-    labels = loaded["labels"]
+def _predict(loaded, texts: list[str]) -> tuple[list[str], np.ndarray]:
+    labels = loaded.labels
     if not texts:
         return labels, np.zeros((0, len(labels)))
-    parts = [_proba(loaded["pipeline"], texts[i:i + _BATCH], len(labels))
-             for i in range(0, len(texts), _BATCH)]
+    parts = [loaded.predict_proba(texts[i:i + _BATCH]) for i in range(0, len(texts), _BATCH)]
     return labels, np.vstack(parts)
 
 
-def segment_probabilities(loaded: dict, rows) -> tuple[list[str], np.ndarray, np.ndarray]:
+def segment_probabilities(loaded, rows) -> tuple[list[str], np.ndarray, np.ndarray]:
     """Probabilities for ``rows`` (with ``transcript_id``, ``n``, ``text``): the out-of-fold
     ones for training segments whose text is unchanged, the fitted model's for the others.
 
     Returns ``(labels, probabilities rows × labels, out-of-fold flag per row)``.
     """
-    labels = loaded["labels"]
-    oof = loaded.get("out_of_fold", {})
+    labels = loaded.labels
+    oof = loaded.out_of_fold
     proba = np.zeros((len(rows), len(labels)))
     fresh = []
     for i, row in enumerate(rows):

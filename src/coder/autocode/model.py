@@ -21,8 +21,8 @@ alpha (nominal) of the 2-column matrix (human, model) — the same alpha ``coder
 reports for two coders — and overall: micro-averaged precision/recall/F1, macro F1, alpha
 pooled over all (segment, label) pairs and the mean of per-label alphas.
 
-The model fitted on all the data is stored in the ``autocode_model`` table (joblib pickle of
-the fitted pipeline) with the codebook version it was trained under, the training coder, the
+The model fitted on all the data is stored in the ``autocode_model`` table (as explicit arrays
+that cannot run code when loaded, with their SHA-256: :mod:`coder.autocode.storage`) with the codebook version it was trained under, the training coder, the
 SHA-256 of the training rows and the metrics. :func:`apply_model` codes the participant
 segments the machine coder has not reviewed yet, storing each code with its probability
 (``coding.probability``) and a review with source ``auto``; it refuses a model trained under
@@ -38,8 +38,6 @@ agreement with other coders on the same segments is that of a model that never s
 interview. Segments outside the training data (or whose text changed) get the full model's
 prediction.
 
-The blob is a pickle: only load models from projects you trust (as with any project file).
-
 NumPy and scikit-learn are imported here at module level: only the ``autocode train`` and
 ``autocode apply`` commands import this module.
 """
@@ -48,7 +46,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import io
 import json
 import warnings
 from dataclasses import dataclass, field
@@ -449,16 +446,11 @@ class TrainedModel:
         default_factory=dict, repr=False)
 
     def blob(self) -> bytes:
-        """The joblib pickle stored in ``autocode_model.blob``."""
-        import joblib
-        import sklearn
+        """The arrays stored in ``autocode_model.blob`` (:func:`coder.autocode.storage.pack`)."""
+        from coder.autocode.storage import pack
 
-        buf = io.BytesIO()
-        joblib.dump({"pipeline": self.pipeline, "labels": self.labels,
-                     "level": self.metrics["level"], "out_of_fold": self.out_of_fold,
-                     "sklearn": sklearn.__version__},
-                    buf, compress=3)
-        return buf.getvalue()
+        return pack(self.pipeline, self.labels, self.metrics["level"],
+                    self.metrics["classifier"], self.out_of_fold)
 
 
 def fit_model(data: TrainingData, *, name: str = MODEL_CODER, folds: int = 5, seed: int = 0,
@@ -494,11 +486,14 @@ def _text_key(text: str) -> str:
 
 def save_model(conn: Connection, model: TrainedModel) -> None:
     """Store ``model`` under its name, replacing a previous model of that name."""
+    from coder.autocode.storage import blob_sha256
+
+    blob = model.blob()
     conn.execute(delete(M).where(M.c.name == model.name))
     conn.execute(insert(M).values(
         name=model.name, codebook_id=model.codebook_id, trained_from=model.trained_from,
         data_sha256=model.data_sha256, metrics=json.dumps(model.metrics, ensure_ascii=False),
-        blob=model.blob(), created_at=utcnow()))
+        blob=blob, blob_sha256=blob_sha256(blob), created_at=utcnow()))
 
 
 def train_model(project: Project, source: str, *, name: str = MODEL_CODER,

@@ -18,9 +18,10 @@ CONTEXT_CHARS = 400  # the previous turn is shown up to this many characters (it
 
 
 def code(
-    coder: Annotated[str, typer.Option(
+    coder: Annotated[Optional[str], typer.Option(
         "--coder", "-c", metavar="NAME", help="Who is coding, e.g. alice (created with their "
-        "first decision).", show_default=False)],
+        "first decision). In a team project: your login, the default.",
+        show_default=False)] = None,
     transcript: Annotated[Optional[str], typer.Option(
         "--transcript", "-t", metavar="ID", help="Only this transcript's segments.")] = None,
     theme: Annotated[Optional[str], typer.Option(
@@ -57,8 +58,11 @@ def code(
                              is dropped (exit code 0; 130 after Ctrl-C)
     """
     from coder.coding.session import CodingSession
+    from coder.team import resolve_coder
 
-    session = CodingSession.open(open_project(db), coder, transcript=transcript, theme=theme)
+    project = open_project(db)
+    session = CodingSession.open(project, resolve_coder(project, coder), transcript=transcript,
+                                 theme=theme)
     if session.view is None:
         return out.print(session.finished_text(), highlight=False, markup=False)
     draw_segment(out, session)

@@ -16,9 +16,10 @@ from coder.cli.common import (
 codings_app = typer.Typer(help="Bring codings in from spreadsheets and take them out again.",
                           no_args_is_help=True)
 
-CoderOption = Annotated[str, typer.Option(
+CoderOption = Annotated[Optional[str], typer.Option(
     "--coder", "-c", metavar="NAME", help="The coder whose codings these are (created on first "
-    "use), e.g. alice or auto:model.", show_default=False)]
+    "use), e.g. alice or auto:model. In a team project: your login, the default.",
+    show_default=False)]
 
 
 class SheetFormat(str, Enum):
@@ -31,7 +32,7 @@ def import_(
     file: Annotated[Path, typer.Argument(help="CSV or XLSX with columns transcript, segment, "
                                          "code and optional memo; an empty code means "
                                          "'reviewed, no code'.", show_default=False)],
-    coder: CoderOption,
+    coder: CoderOption = None,
     partial: Annotated[bool, typer.Option(
         "--partial", help="Count only the rows' segments as reviewed (default: every "
         "participant segment of each transcript in the file).")] = False,
@@ -39,8 +40,10 @@ def import_(
 ) -> None:
     """Import one coder's codings; the file is checked whole and nothing is written on error."""
     from coder.coding.files import import_codings
+    from coder.team import resolve_coder
 
-    result = import_codings(open_project(db), file, coder, partial=partial)
+    project = open_project(db)
+    result = import_codings(project, file, resolve_coder(project, coder), partial=partial)
     message(f"imported {result.codings} codings by {result.coder} from {file}: "
             f"{result.segments} segments reviewed in {len(result.transcripts)} transcript(s)")
 

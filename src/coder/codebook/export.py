@@ -35,17 +35,19 @@ def _numbering(book: CodeTree) -> dict[str, str]:
 def export_markdown(book: CodeTree) -> str:
     """The codebook as Markdown: a heading per code (themes ``##``, sub-codes deeper), its
     definition, then inclusion and exclusion criteria, examples and keywords as lists."""
+    from coder.render import markdown_text as md
+
     numbers = _numbering(book)
-    out = [f"# {book.name}", "", _version_line(book), ""]
+    out = [f"# {md(book.name)}", "", md(_version_line(book)), ""]
     for code in book.codes:
         level = "#" * min(2 + code.depth, 6)
-        out += [f"{level} {numbers[code.key]} {code.label} (`{code.key}`)", ""]
+        out += [f"{level} {numbers[code.key]} {md(code.label)} (`{code.key}`)", ""]
         if code.definition:
-            out += [code.definition, ""]
+            out += [md(code.definition), ""]
         for title, items in (("Include", code.include), ("Exclude", code.exclude),
                              ("Examples", code.examples)):
             if items:
-                out += [f"**{title}:**", ""] + [f"- {item}" for item in items] + [""]
+                out += [f"**{title}:**", ""] + [f"- {md(item)}" for item in items] + [""]
         if code.keywords:
             out += ["**Keywords:** " + ", ".join(f"`{k}`" for k in code.keywords), ""]
     return "\n".join(out).rstrip("\n") + "\n"

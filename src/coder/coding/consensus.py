@@ -13,13 +13,13 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, delete, insert, select
+from sqlalchemy import and_, delete, func, insert, select
 
 from coder.coding.store import (
     K, R, S, code_keys, coder_id, current_codebook_id, get_or_create_coder, record_decision,
 )
 from coder.db.models import Decision, utcnow
-from coder.errors import CoderError
+from coder.errors import CoderError, ConflictError
 
 RULES = ("majority", "unanimous", "interactive")
 
@@ -142,10 +142,11 @@ def reconcile(project, coders: list[str], *, rule: str = "majority",
                          "name for the consensus, e.g. --as consensus")
     if rule == "interactive" and choose is None:
         raise CoderError("the interactive rule needs a terminal")
-    settled_by = settled_by or getpass.getuser()
     report = ReconcileReport(consensus=as_name, rule=rule)
     started = utcnow()
     with project.write() as conn:
+        settled_by = _settler(conn, settled_by)
+        _require_consensus_target(conn, as_name)
         target = get_or_create_coder(conn, as_name, kind="consensus")
         codebook = current_codebook_id(conn)
         keys = code_keys(conn)
@@ -185,6 +186,34 @@ def reconcile(project, coders: list[str], *, rule: str = "majority",
         report.settled += 1
         report.codings += len(picked)
     return report
+
+
+def _settler(conn, settled_by: str | None) -> str:
+    """Who settles: in a team project the login (``--settled-by`` may only repeat it), else
+    ``--settled-by`` or the operating-system user."""
+    from coder.team import team_login
+
+    member = team_login(conn)
+    if member is None:
+        return settled_by or getpass.getuser()
+    if settled_by and settled_by != member[0]:
+        raise CoderError(f"--settled-by {settled_by}: you are logged in as {member[0]}, and in a "
+                         "team project decisions are recorded under the login — leave out "
+                         "--settled-by")
+    return member[0]
+
+
+def _require_consensus_target(conn, name: str) -> None:
+    """The consensus is never written over a person's or a machine's codings."""
+    from coder.coding.store import C
+
+    kind = conn.execute(select(C.c.kind).where(C.c.name == name)).scalar()
+    if kind is not None and kind != "consensus":
+        n = conn.execute(select(func.count()).select_from(K).join(C, C.c.id == K.c.coder_id)
+                         .where(C.c.name == name)).scalar_one()
+        raise ConflictError(f"--as {name}: {name} is a {kind} coder ({n} codings) — the "
+                            "consensus is written only to a consensus coder; name an existing "
+                            "consensus coder or a new name, e.g. --as consensus")
 
 
 def _settled_meanwhile(conn, target: int, segment: int, since, me: str) -> str | None:

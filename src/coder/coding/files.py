@@ -23,6 +23,7 @@ from coder.coding.store import (
     mark_reviewed,
 )
 from coder.db.engine import Project
+from coder.spreadsheet_safety import restore
 from coder.db.models import Coder, Transcript, utcnow
 from coder.errors import InputError, NotFoundError
 
@@ -61,7 +62,8 @@ def read_rows(path: Path) -> list[CodingRow]:
 
         text = decode(path, data)
         dialect = csv.excel_tab if path.suffix.lower() == ".tsv" else csv.excel
-        table = list(csv.reader(io.StringIO(text), dialect))
+        table = [[restore(cell) for cell in row]  # undo the export's formula marks
+                 for row in csv.reader(io.StringIO(text), dialect)]
     else:
         raise InputError(path, f"not a CSV or XLSX file ({path.suffix})",
                          "save the codings as .csv or .xlsx with columns transcript, segment, "

@@ -26,7 +26,7 @@ from sqlalchemy.engine import Connection
 from coder.db.engine import Project
 from coder.db.models import Attribute, Coder, Coding, Review, Segment, Transcript
 from coder.coding.store import check_coder_name, decisions, get_or_create_coder, record_decision
-from coder.errors import NotFoundError
+from coder.errors import ConflictError, NotFoundError
 
 S = Segment.__table__
 A = Attribute.__table__
@@ -335,10 +335,17 @@ class CodingSession:
         """Store the selection (plus codes the session does not offer) as the decision."""
         view = self.view
         sid = view.segment_id
-        with self.project.write() as conn:
-            cid = self._coder_id or get_or_create_coder(conn, self.coder)
-            record_decision(conn, cid, sid, set(self.kept) | self.selection, self.memo,
-                            codebook_id=self.codebook_id)
+        try:
+            with self.project.write() as conn:
+                cid = self._coder_id or get_or_create_coder(conn, self.coder)
+                record_decision(conn, cid, sid, set(self.kept) | self.selection, self.memo,
+                                codebook_id=self.codebook_id, based_on=view.stored)
+        except ConflictError as exc:
+            # another session of this coder decided the segment meanwhile: show its decision
+            self._coder_id = self._coder_id or self._lookup_coder()
+            self._reviewed.add(sid)
+            self._show(self._cursor)
+            return Step(notes=[str(exc)], moved=True)
         self._coder_id = cid
         self._reviewed.add(sid)
         self._skipped.discard(sid)
@@ -450,6 +457,10 @@ class CodingSession:
             previous=Turn(*prev) if prev else None, attributes=self._attributes[tid],
             stored=stored, suggestions=suggestions)
         self.selection, self.memo = self._saved()
+
+    def _lookup_coder(self) -> int | None:
+        with self.project.read() as conn:
+            return _coder_id(conn, self.coder)
 
     def _saved(self) -> tuple[set[str], str | None]:
         """The saved decision restricted to the offered codes: the initial selection."""

@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection
 
 from coder.db.engine import insert_ignore, upsert
 from coder.db.models import Code, Codebook, Coder, Coding, Review, Segment, utcnow
-from coder.errors import CoderError, NotFoundError
+from coder.errors import CoderError, ConflictError, NotFoundError
 
 C = Coder.__table__
 R = Review.__table__
@@ -43,7 +43,13 @@ def check_coder_name(name: str | None) -> str:
 
 
 def get_or_create_coder(conn: Connection, name: str, kind: str | None = None) -> int:
+    """The id of coder ``name``, created if new. In a team project a member may write only
+    as themselves (:func:`coder.team.acting_coder`); the database enforces it as well."""
     name = check_coder_name(name)
+    if conn.dialect.name == "postgresql":
+        from coder.team import acting_coder
+
+        acting_coder(conn, name, kind=kind)
     row = conn.execute(select(C.c.id).where(C.c.name == name)).first()
     if row:
         return row[0]
@@ -82,25 +88,69 @@ def code_keys(conn: Connection, codebook_id: int | None = None) -> list[str]:
                              .order_by(code.c.position, code.c.id)).scalars())
 
 
+ANY = object()  # record_decision without a basis: replace whatever is stored
+
+
 def record_decision(conn: Connection, coder: int, segment: int, codes: Iterable[str],
                     memo: str | None = None, *, codebook_id: int | None = None,
-                    source: str = "session") -> None:
+                    source: str = "session", based_on=ANY) -> None:
     """Store the coder's whole decision on a segment: review row + exactly ``codes``.
 
-    Three statements whatever the state (a decision is one round trip each on a team server):
-    delete the codes no longer wanted, insert the wanted ones that are missing (existing
-    codings keep their codebook version and time), upsert the review with its memo.
+    The review row is written first, which locks it: two writers of the same coder and
+    segment (two sessions of one person on a team server) are serialized, and the later one
+    replaces the earlier decision whole — never a union of both. ``based_on`` is the decision
+    the new one was made on, as the deciding session saw it: ``None`` (not reviewed) or
+    ``(codes, memo)``. When the stored decision differs from it (another session decided
+    meanwhile), nothing is written and :class:`ConflictError` names the segment.
+    Then two statements: delete the codes no longer wanted, insert the wanted ones that are
+    missing (existing codings keep their codebook version and time).
     """
     wanted = sorted(set(codes))
+    now = utcnow()
+    review = {"coder_id": coder, "segment_id": segment, "memo": memo, "source": source,
+              "reviewed_at": now}
+    claimed = based_on is not ANY and _check_basis(conn, review, based_on, (set(wanted), memo))
+    if not claimed:
+        upsert(conn, R, review, keys=("coder_id", "segment_id"), update=("memo", "reviewed_at"))
     mine = and_(K.c.coder_id == coder, K.c.segment_id == segment)
     conn.execute(delete(K).where(and_(mine, K.c.code_key.not_in(wanted)) if wanted else mine))
-    now = utcnow()
     insert_ignore(conn, K, [{"coder_id": coder, "segment_id": segment, "code_key": key,
                              "codebook_id": codebook_id, "memo": None, "created_at": now}
                             for key in wanted])
-    upsert(conn, R, {"coder_id": coder, "segment_id": segment, "memo": memo, "source": source,
-                     "reviewed_at": now}, keys=("coder_id", "segment_id"),
-           update=("memo", "reviewed_at"))
+
+
+def _check_basis(conn: Connection, review: dict, based_on, new: tuple[set[str], str | None]
+                 ) -> bool:
+    """Lock the coder's review of the segment and compare it with ``based_on``; True when
+    the review row was new and has just been inserted."""
+    coder, segment = review["coder_id"], review["segment_id"]
+    if based_on is None:
+        # Not reviewed when the session showed it: claim the review row. A concurrent
+        # claimant waits on the key, then inserts nothing and is compared below.
+        if conn.dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        claimed = conn.execute(insert(R).values(**review).on_conflict_do_nothing()).rowcount
+        if claimed:
+            return True
+    row = conn.execute(select(R.c.memo).where(and_(R.c.coder_id == coder,
+                                                   R.c.segment_id == segment))
+                       .with_for_update()).first()
+    stored = None if row is None else (decisions(conn, coder, [segment]).get(segment,
+                                                                             (set(), row[0])))
+    expected = None if based_on is None else (set(based_on[0]), based_on[1])
+    if stored == expected or stored == new:
+        return False
+    where = conn.execute(select(S.c.transcript_id, S.c.n).where(S.c.id == segment)).first()
+    label = f"{where[0]}:{where[1]}" if where else f"segment {segment}"
+    if stored is None:
+        what = "its decision was removed"
+    else:
+        what = f"it was decided as {', '.join(sorted(stored[0])) or 'no code'}"
+    raise ConflictError(f"{label} changed in another session of this coder since it was shown "
+                        f"({what}) — your decision was not saved; look at the segment again "
+                        "and decide")
 
 
 def mark_reviewed(conn: Connection, coder: int, segments: Iterable[int], *,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlmodel import SQLModel
 
 from coder.db import models  # noqa: F401 - registers the tables
@@ -18,11 +18,15 @@ def copy_project(source: str, dest: str) -> dict[str, int]:
     """Copy every row of ``source`` into the empty project ``dest``; returns rows per table.
 
     One read transaction on the source and one write transaction on the destination: a failed
-    copy leaves the destination as it was.
+    copy leaves the destination as it was. The audit log is copied as it was (the entries the
+    copy's own inserts triggered are dropped); team members are not copied, as logins and
+    grants belong to a server (``coder team add`` them again).
     """
     src = open_project(source)
     dst = open_project(dest, create=True)
-    tables = [t for t in SQLModel.metadata.sorted_tables if t.name != "schema_migration"]
+    skip = {"schema_migration", "team_member", "audit_context"}
+    tables = [t for t in SQLModel.metadata.sorted_tables if t.name not in skip]
+    tables.sort(key=lambda t: t.name == "audit_log")  # last, after the triggers have fired
     counts: dict[str, int] = {}
     with src.read() as s, dst.write() as d:
         busy = [t.name for t in tables
@@ -32,6 +36,8 @@ def copy_project(source: str, dest: str) -> dict[str, int]:
                                 f"({', '.join(busy)}) — copy into a new database")
         for table in tables:
             counts[table.name] = 0
+            if table.name == "audit_log":
+                d.execute(delete(table))
             result = s.execute(select(table).order_by(*table.primary_key.columns))
             while batch := result.mappings().fetchmany(BATCH):
                 d.execute(insert(table), [_portable(row) for row in batch])

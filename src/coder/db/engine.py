@@ -15,13 +15,13 @@ import gc
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from operator import itemgetter
 from pathlib import Path
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, DBAPIError
 
 from coder.errors import CoderError, NotFoundError
 
@@ -73,6 +73,7 @@ class Project:
 
     url: str
     engine: Engine
+    _audited: bool | None = field(default=None, repr=False)  # SQLite: audit_context exists
 
     @property
     def is_sqlite(self) -> bool:
@@ -87,13 +88,32 @@ class Project:
     @contextmanager
     def write(self) -> Iterator[Connection]:
         """One write transaction: committed on success, rolled back on any exception."""
+        from coder.db.audit import clear_actor, os_user, set_actor
+
         with self.engine.connect() as conn:
             conn.info["write"] = True
             try:
                 with conn.begin():
+                    audited = self.is_sqlite and self._sqlite_audited(conn)
+                    if audited:  # who writes, for the audit triggers (coder.db.audit)
+                        set_actor(conn, os_user())
                     yield conn
+                    if audited:
+                        clear_actor(conn)
+            except DBAPIError as exc:
+                if getattr(exc.orig, "sqlstate", None) == "42501":  # insufficient privilege
+                    from coder.team import denied
+
+                    raise denied(self, exc) from exc
+                raise
             finally:
                 conn.info["write"] = False
+
+    def _sqlite_audited(self, conn: Connection) -> bool:
+        if self._audited is None:
+            self._audited = conn.exec_driver_sql(
+                "SELECT 1 FROM sqlite_master WHERE name = 'audit_context'").first() is not None
+        return self._audited
 
     @contextmanager
     def read(self) -> Iterator[Connection]:

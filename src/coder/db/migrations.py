@@ -101,10 +101,33 @@ def m002_project_setting(conn: Connection) -> None:
     md.create_all(conn)
 
 
+AUDITED = ("coder", "review", "coding", "decision")
+
+
+def m003_identity_audit(conn: Connection) -> None:
+    """Team roles, the audit log (filled by triggers), and the model blob's SHA-256."""
+    md = MetaData()
+    Table("team_member", md,
+          Column("name", String, primary_key=True), Column("role", String, nullable=False),
+          Column("added_by", String, nullable=False), Column("added_at", TZ, nullable=False))
+    Table("audit_log", md,
+          Column("id", Integer, primary_key=True), Column("at", TZ, nullable=False),
+          Column("actor", String, nullable=False), Column("table_name", String, nullable=False),
+          Column("operation", String, nullable=False), Column("before", Text),
+          Column("after", Text), Index("ix_audit_log_at", "at"))
+    Table("audit_context", md, Column("actor", String, primary_key=True))
+    md.create_all(conn)
+    conn.execute(text("ALTER TABLE autocode_model ADD COLUMN blob_sha256 VARCHAR"))
+    from coder.db.audit import create_audit_triggers
+
+    create_audit_triggers(conn, AUDITED)
+
+
 # Numbers are reserved per capability so that parallel branches never collide; gaps are fine.
 MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (1, m001_initial),
     (2, m002_project_setting),
+    (3, m003_identity_audit),
 ]
 
 

@@ -162,8 +162,9 @@ class AutocodeModel(SQLModel, table=True):
     trained_from: str
     data_sha256: str
     metrics: str = Field(default="{}", sa_column=Column(Text, nullable=False))
-    blob: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    blob: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # coder.autocode.storage
     created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+    blob_sha256: Optional[str] = None  # checked before the blob is read
 
 
 class ProjectSetting(SQLModel, table=True):
@@ -173,3 +174,37 @@ class ProjectSetting(SQLModel, table=True):
     key: str = Field(primary_key=True)
     value: str = Field(sa_column=Column(Text, nullable=False))
     updated_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+
+
+class TeamMember(SQLModel, table=True):
+    """A person of a team project: a PostgreSQL login with a ``role`` (coder, supervisor,
+    reader) that the database enforces (:mod:`coder.team`)."""
+
+    __tablename__ = "team_member"
+    name: str = Field(primary_key=True)
+    role: str
+    added_by: str
+    added_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+
+
+class AuditLog(SQLModel, table=True):
+    """One change of a coder, review, coding or decision row, written by a trigger: who, when,
+    which table, INSERT/UPDATE/DELETE, and the row before and after as JSON."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_at", "at"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+    actor: str
+    table_name: str
+    operation: str
+    before: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
+    after: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class AuditContext(SQLModel, table=True):
+    """SQLite only: who writes in the current transaction (set and cleared by coder inside
+    each write transaction, so the triggers can name the OS user); always empty otherwise."""
+
+    __tablename__ = "audit_context"
+    actor: str = Field(primary_key=True)

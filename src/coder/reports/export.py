@@ -168,17 +168,19 @@ def quotes_title(qs: QuoteSet) -> str:
 
 def quotes_markdown(qs: QuoteSet) -> str:
     """A heading, then per group (with ``by``) a sub-heading and one blockquote per quote."""
-    lines = [f"## {quotes_title(qs)}", ""]
+    from coder.render import markdown_comment, markdown_text as md
+
+    lines = [f"## {md(quotes_title(qs))}", ""]
     for group, items in qs.grouped():
         if group is not None:
-            lines += [f"### {group}", ""]
+            lines += [f"### {md(str(group))}", ""]
         for q in items:
             for para in q.text.splitlines():
-                lines.append(f"> {para}".rstrip())
-            lines += [">", f"> — {q.attribution}", ""]
+                lines.append(f"> {md(para)}".rstrip())
+            lines += [">", f"> — {md(q.attribution)}", ""]
     if not qs.quotes:
         lines += ["_No segment is coded with this code._", ""]
-    lines += [f"<!-- {line} -->" for line in qs.provenance.footer().splitlines()]
+    lines += [markdown_comment(line) for line in qs.provenance.footer().splitlines()]
     return "\n".join(lines) + "\n"
 
 
