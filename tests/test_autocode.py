@@ -361,3 +361,88 @@ def test_cli_modules_do_not_import_scikit_learn():
             "print(sorted(m for m in ('sklearn', 'numpy', 'pandas') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+# --- stored models cannot run code (issue 20) -------------------------------------------------
+
+class _Planted:
+    """Unpickling this creates the marker file: what an attacker's blob would do."""
+
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.touch, (self.marker,))
+
+
+@pytest.mark.parametrize("with_hash", [True, False])
+def test_a_planted_pickle_is_refused_and_never_runs(trained, tmp_path, with_hash):
+    import hashlib
+    import pickle
+
+    db, _ = trained
+    # the payload is live: unpickling it elsewhere does create its marker
+    probe = tmp_path / "probe"
+    pickle.loads(pickle.dumps(_Planted(probe)))
+    assert probe.exists()
+    marker = tmp_path / "pwned"
+    blob = pickle.dumps({"pipeline": _Planted(marker), "labels": THEMES})
+    digest = hashlib.sha256(blob).hexdigest() if with_hash else None
+    con = sqlite3.connect(db)
+    con.execute("UPDATE autocode_model SET blob = ?, blob_sha256 = ?", (blob, digest))
+    con.commit()
+    con.close()
+    before = codings_of(db, "auto:model")
+    result = run(db, "autocode", "apply", "--all", expect=1)
+    assert result.stderr.strip() == (
+        "error: model auto:model is stored in an old format (a pickle, which could run code "
+        "when loaded) that coder no longer reads — retrain it: coder autocode train --from "
+        "alice --as auto:model")
+    assert not marker.exists()
+    assert codings_of(db, "auto:model") == before
+
+
+def test_a_changed_model_blob_is_refused_by_its_hash(trained):
+    db, _ = trained
+    (blob,), = q(db, "SELECT blob FROM autocode_model")
+    con = sqlite3.connect(db)
+    con.execute("UPDATE autocode_model SET blob = ?", (blob[:-1] + bytes([blob[-1] ^ 1]),))
+    con.commit()
+    con.close()
+    result = run(db, "autocode", "apply", "--all", expect=1)
+    assert "error: model auto:model does not match its stored SHA-256" in result.stderr
+
+
+def test_the_stored_blob_is_a_plain_array_archive(trained):
+    import io
+    import zipfile
+
+    db, _ = trained
+    (blob, digest), = q(db, "SELECT blob, blob_sha256 FROM autocode_model")
+    import hashlib
+
+    assert hashlib.sha256(blob).hexdigest() == digest
+    names = zipfile.ZipFile(io.BytesIO(blob)).namelist()
+    assert all(n.endswith(".npy") for n in names) and "coef.npy" in names
+    with np.load(io.BytesIO(blob), allow_pickle=False) as npz:  # no object arrays
+        assert all(npz[n.removesuffix(".npy")].dtype != object for n in names)
+
+
+@pytest.mark.parametrize("classifier", ["logreg", "svm"])
+def test_stored_arrays_predict_exactly_like_the_fitted_pipeline(classifier):
+    from coder.autocode.model import _fit, _proba, build_pipeline
+    from coder.autocode.storage import blob_sha256, pack, unpack
+
+    rng = np.random.default_rng(3)
+    words = ["troops", "reform", "power", "treaty", "border", "market", "election", "union"]
+    texts = [" ".join(rng.choice(words, size=12)) for _ in range(80)]
+    y = np.column_stack([[int("troops" in t and "border" in t) for t in texts],
+                         [int("reform" in t) for t in texts],
+                         np.ones(len(texts), dtype=int)])  # a label constant in training
+    pipeline = _fit(build_pipeline(classifier, seed=0), texts, y)
+    blob = pack(pipeline, ["a", "b", "c"], "themes", classifier, {("T", 1): ("k", (0.1,) * 3)})
+    model = unpack(blob, blob_sha256(blob), name="auto:x", retrain="…")
+    new = [" ".join(rng.choice(words, size=9)) for _ in range(30)] + ["unseen words only"]
+    expected = _proba(pipeline, new, 3)
+    assert np.allclose(model.predict_proba(new), expected, atol=1e-6)
+    assert model.out_of_fold == {("T", 1): ("k", (0.1, 0.1, 0.1))}

@@ -12,6 +12,7 @@ import csv
 import html
 import io
 import math
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -52,20 +53,23 @@ def to_csv(columns: Sequence[str], rows: Sequence[Sequence[Any]], footer: str | 
     return buf.getvalue()
 
 
+_TAG_START = re.compile(r"<(?=[A-Za-z/!?])")
+
+
 def markdown_text(text: str) -> str:
-    """Text for a Markdown document: ``<`` and ``>`` as entities, so that text from a
-    transcript, memo or code name can never be raw HTML (a ``<script>``, an ``<img
-    onerror>``) in the rendered page. Markdown shows the entities as the characters."""
-    return text.replace("<", "&lt;").replace(">", "&gt;")
+    """Text for a Markdown document that can never be raw HTML (a ``<script>``, an ``<img
+    onerror>``, a comment) in the rendered page: a ``<`` that could open a tag, comment or
+    autolink (CommonMark §6.6–6.7: followed by a letter, ``/``, ``!`` or ``?``) is written
+    ``&lt;``, which Markdown shows as the character. ``<2`` stays as it is."""
+    return _TAG_START.sub("&lt;", text)
 
 
 def markdown_comment(line: str) -> str:
-    """``line`` as an HTML comment ``<!-- … -->`` that the line cannot end early: every
-    ``--`` (which would close it, as in ``-->`` or ``--!>``) is broken up as ``- -``."""
-    while "--" in line:
-        line = line.replace("--", "- -")
-    if line.endswith("-"):
-        line += " "
+    """``line`` as an HTML comment ``<!-- … -->`` that the line cannot end early: the
+    sequences that close a comment (``-->``, ``--!>``) get their ``>`` as ``&gt;``."""
+    for closing in ("-->", "--!>"):
+        while closing in line:
+            line = line.replace(closing, closing[:-1] + "&gt;")
     return f"<!-- {line} -->"
 
 

@@ -168,3 +168,31 @@ def members(conn: Connection) -> list[Member]:
         "SELECT m.name, m.role, m.added_by, m.added_at, COALESCE(r.rolcanlogin, false) "
         "FROM team_member m LEFT JOIN pg_roles r ON r.rolname = m.name ORDER BY m.name"))
     return [Member(*row) for row in rows]
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    id: int
+    at: object
+    actor: str
+    table: str
+    operation: str
+    before: str | None
+    after: str | None
+
+
+def audit_entries(conn: Connection, *, table: str | None = None, actor: str | None = None,
+                  limit: int = 50) -> list[AuditEntry]:
+    """The latest ``limit`` audit entries (oldest first), optionally of one table or actor."""
+    where, params = [], {"limit": limit}
+    if table:
+        where.append("table_name = :table")
+        params["table"] = table
+    if actor:
+        where.append("actor = :actor")
+        params["actor"] = actor
+    clause = f"WHERE {' AND '.join(where)} " if where else ""
+    rows = conn.execute(text(
+        "SELECT id, at, actor, table_name, operation, before, after FROM audit_log "
+        f"{clause}ORDER BY id DESC LIMIT :limit"), params).all()
+    return [AuditEntry(*row) for row in reversed(rows)]

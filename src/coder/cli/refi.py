@@ -85,18 +85,22 @@ def refi_paths(paths: list[Path]) -> list[Path] | None:
 
 def import_qdpx(paths: list[Path], *, meta: Path | None, interviewer: str | None,
                 replace: bool, encoding: str | None, dry_run: bool, db: str | None,
-                allow_pii: bool = False, identifiers: Path | None = None) -> None:
+                allow_pii: bool = False, identifiers: Path | None = None,
+                coder_map: list[str] | None = None) -> None:
     """``coder import FILE.qdpx``: one REFI-QDA project, one transaction."""
     from coder.refi import prepare_qdpx, store_qdpx
+    from coder.refi.guards import parse_coder_map
 
     if len(paths) > 1:
         raise CoderError("import one .qdpx project at a time (each is its own transaction)")
     for flag, given in (("--replace", replace), ("--encoding", encoding)):
         if given:
             raise CoderError(f"{flag} does not apply to .qdpx projects — leave it out")
+    mapping = parse_coder_map(coder_map)
     prepared = prepare_qdpx(paths[0], meta=meta, interviewer=interviewer, allow_pii=allow_pii,
                             identifiers=identifiers)
-    report = store_qdpx(open_project(db, create=not dry_run), prepared, dry_run=dry_run)
+    report = store_qdpx(open_project(db, create=not dry_run), prepared, dry_run=dry_run,
+                        coder_map=mapping)
     for text in report.warnings:
         warn(text)
     verb = "would import" if dry_run else "imported"

@@ -40,6 +40,11 @@ def import_(
         "--identifiers", metavar="FILE", help="The team's key file (YAML/CSV name → "
         "pseudonym, kept outside the project): the gate also looks for these names. It is "
         "read, never stored.")] = None,
+    coder_map: Annotated[Optional[list[str]], typer.Option(
+        "--coder-map", metavar="USER=CODER", help="REFI-QDA only: import the archive's user "
+        "USER as coder CODER (repeat, or separate with commas). Needed when a user has the "
+        "name of a coder this project already has, e.g. --coder-map alice=alice_nvivo "
+        "(alice=alice if it is the same person).")] = None,
     db: DbOption = None,
 ) -> None:
     """Import transcripts into the project, split into speaker turns (one transaction).
@@ -52,7 +57,11 @@ def import_(
     if (projects := refi_paths(paths)) is not None:
         return import_qdpx(projects, meta=meta, interviewer=interviewer, replace=replace,
                            encoding=encoding, dry_run=dry_run, db=db, allow_pii=allow_pii,
-                           identifiers=identifiers)
+                           identifiers=identifiers, coder_map=coder_map)
+    if coder_map:
+        from coder.errors import CoderError
+
+        raise CoderError("--coder-map applies to REFI-QDA (.qdpx) projects only — leave it out")
     from coder.transcripts import collect_paths, parse_transcripts, store_transcripts
 
     files = collect_paths(paths)

@@ -131,8 +131,9 @@ def _check_basis(conn: Connection, review: dict, based_on, new: tuple[set[str], 
             from sqlalchemy.dialects.postgresql import insert
         else:
             from sqlalchemy.dialects.sqlite import insert
-        claimed = conn.execute(insert(R).values(**review).on_conflict_do_nothing()).rowcount
-        if claimed:
+        claimed = conn.execute(insert(R).values(**review).on_conflict_do_nothing()
+                               .returning(R.c.coder_id)).first()
+        if claimed is not None:
             return True
     row = conn.execute(select(R.c.memo).where(and_(R.c.coder_id == coder,
                                                    R.c.segment_id == segment))

@@ -98,7 +98,7 @@ class Project:
                     if audited:  # who writes, for the audit triggers (coder.db.audit)
                         set_actor(conn, os_user())
                     yield conn
-                    if audited:
+                    if audited and conn.in_transaction():  # not rolled back by the caller
                         clear_actor(conn)
             except DBAPIError as exc:
                 if getattr(exc.orig, "sqlstate", None) == "42501":  # insufficient privilege

@@ -33,6 +33,7 @@ from sqlalchemy import and_, delete, insert, select, update
 
 from coder.codebook import current_codebook
 from coder.coding.store import K, R, S, get_or_create_coder, mark_reviewed
+from coder.refi.guards import archive_coder, check_guids
 from coder.db.engine import Project
 from coder.db.models import Attribute, Participant, Transcript, utcnow
 from coder.errors import ConflictError
@@ -145,6 +146,7 @@ def prepare_qdpx(path: str | Path, *, meta: Path | None = None,
     from coder.transcripts import read_meta
 
     refi = read_qdpx(path)
+    check_guids(refi)
     if not allow_pii:
         _pii_gate(refi, identifiers)
     meta_rows = read_meta(meta) if meta else {}
@@ -168,8 +170,8 @@ def _pii_gate(refi: RefiProject, identifiers: Path | None) -> None:
                        "coder anonymize, re-import), or pass --allow-pii if the data is public")
 
 
-def store_qdpx(project: Project, prepared: PreparedQdpx, *, dry_run: bool = False
-               ) -> QdpxImport:
+def store_qdpx(project: Project, prepared: PreparedQdpx, *, dry_run: bool = False,
+               coder_map: dict[str, str] | None = None) -> QdpxImport:
     """Map a prepared project into ``project`` in one write transaction, rolled back on any
     error (and for a dry run)."""
     refi = prepared.refi
@@ -179,7 +181,7 @@ def store_qdpx(project: Project, prepared: PreparedQdpx, *, dry_run: bool = Fals
                       for s in refi.sources if s.text is None]
     with project.write() as conn:
         codebook_id = _store_codebook(conn, prepared.mapping, report)
-        users = _store_users(conn, refi, report)
+        users = _store_users(conn, refi, report, coder_map or {})
         placed = {item.source.guid: _store_source(conn, item, prepared.interviewer, refi, report)
                   for item in prepared.planned}
         _store_codings(conn, refi, prepared.mapping, users, placed, codebook_id, report)
@@ -190,11 +192,12 @@ def store_qdpx(project: Project, prepared: PreparedQdpx, *, dry_run: bool = Fals
 
 def import_qdpx(project: Project, path: str | Path, *, meta: Path | None = None,
                 interviewer: str | None = None, dry_run: bool = False,
-                allow_pii: bool = False, identifiers: Path | None = None) -> QdpxImport:
+                allow_pii: bool = False, identifiers: Path | None = None,
+                coder_map: dict[str, str] | None = None) -> QdpxImport:
     """Import the ``.qdpx`` at ``path`` (see the module docstring): prepare, then store."""
     prepared = prepare_qdpx(path, meta=meta, interviewer=interviewer, allow_pii=allow_pii,
                             identifiers=identifiers)
-    return store_qdpx(project, prepared, dry_run=dry_run)
+    return store_qdpx(project, prepared, dry_run=dry_run, coder_map=coder_map)
 
 
 # ------------------------------------------------------------------------------ planning
@@ -256,7 +259,8 @@ def coder_name(name: str | None, fallback: str) -> str:
     return cleaned or fallback
 
 
-def _store_users(conn, refi: RefiProject, report: QdpxImport) -> dict[str | None, tuple[int, str]]:
+def _store_users(conn, refi: RefiProject, report: QdpxImport, coder_map: dict[str, str]
+                 ) -> dict[str | None, tuple[int, str]]:
     """``{user GUID: (coder id, coder name)}`` for every user, created when new."""
     users: dict[str | None, tuple[int, str]] = {}
     names: dict[str, str] = {}
@@ -268,6 +272,7 @@ def _store_users(conn, refi: RefiProject, report: QdpxImport) -> dict[str | None
         while names.get(name, user.guid) != user.guid:
             name, n = f"{base}-{n}", n + 1
         names[name] = user.guid
+        name = archive_coder(conn, refi.path, user, name, coder_map)  # refi/guards.py
         users[user.guid] = (get_or_create_coder(conn, name), name)
         report.coders.append(name)
     return users
