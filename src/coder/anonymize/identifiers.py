@@ -320,6 +320,9 @@ def _read_yaml(path: Path, text: str) -> list[Identifier]:
     from ruamel.yaml import YAML
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
+    from coder.safeio import check_yaml
+
+    check_yaml(text, path, fix="write one `name: pseudonym` per line")
     try:
         doc = YAML(typ="rt").load(text)
     except MarkedYAMLError as exc:

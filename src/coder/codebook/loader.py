@@ -19,6 +19,7 @@ from coder.codebook.model import (
 )
 from coder.errors import InputError
 from coder.fileio import read_input
+from coder.safeio import check_yaml
 
 TOP_FIELDS = ("name", "version", "description", "themes")
 CODE_FIELDS = ("key", "label", "definition", "include", "exclude", "examples", "keywords",
@@ -63,6 +64,10 @@ def parse_codebook(text: str, path: str | Path | None = None) -> CodebookSpec:
 
     label = str(path) if path is not None else "<codebook>"
     text = text.replace("\r\n", "\n").replace("\r", "\n")
+    try:
+        check_yaml(text, label, fix="fix the codebook")
+    except InputError as exc:
+        raise CodebookInvalid([exc]) from None
     try:
         doc = YAML(typ="rt").load(text)
     except MarkedYAMLError as exc:
