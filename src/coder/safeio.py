@@ -32,6 +32,7 @@ from pathlib import Path
 
 from coder.errors import InputError
 
+MAX_YAML_BYTES = 32 * 2**20   # a codebook, front matter or key file
 MAX_YAML_DEPTH = 64           # nested mappings/lists: codes may nest about 30 levels deep
 MAX_ALIAS_NODES = 100_000     # nodes that aliases may add when expanded
 MAX_RATIO = 100               # declared / compressed size of one office member
@@ -88,6 +89,10 @@ def check_yaml(text: str, label: str | Path, *, first_line: int = 1,
         AliasEvent, CollectionEndEvent, CollectionStartEvent, ScalarEvent,
     )
 
+    if len(text) > MAX_YAML_BYTES:
+        raise InputError(label, f"{len(text):,} characters of YAML (more than "
+                         f"{MAX_YAML_BYTES // 2**20} MB), refused", f"{fix}: is this the "
+                         "right file?")
     # Each open collection: [anchor, expanded size so far]; anchors: name -> expanded size.
     stack: list[list] = []
     anchors: dict[str, int] = {}
@@ -133,7 +138,7 @@ def check_yaml(text: str, label: str | Path, *, first_line: int = 1,
                 added += size
                 if added > MAX_ALIAS_NODES:
                     raise InputError(label, f"aliases (*{event.anchor}) expand to more than "
-                                     f"{MAX_ALIAS_NODES:,} values — refused as a possible "
+                                     f"{MAX_ALIAS_NODES:,} values, refused as a possible "
                                      "alias bomb", f"{fix}: write the values out instead of "
                                      "repeating anchors", line=at(event))
                 grow(size)
@@ -157,24 +162,24 @@ def check_office_zip(path: str | Path, data: bytes, kind: str, fix: str) -> None
         infos = archive.infolist()
         if len(infos) > MAX_OFFICE_MEMBERS:
             raise InputError(path, f"the {kind} holds {len(infos):,} parts (more than "
-                             f"{MAX_OFFICE_MEMBERS:,}) — refused", fix)
+                             f"{MAX_OFFICE_MEMBERS:,}), refused", fix)
         total = 0
         for info in infos:
             name = printable(info.filename)
             if info.flag_bits & 0x1:
                 raise InputError(path, f"the {kind} is encrypted ({name})",
                                  "save it again without a password")
-            if info.file_size > MAX_OFFICE_MEMBER:
-                raise InputError(path, f"part {name} would inflate to {info.file_size:,} "
-                                 f"bytes (more than {MAX_OFFICE_MEMBER // 2**20} MB) — refused",
-                                 fix)
             if info.file_size > RATIO_FLOOR and \
                     info.file_size > MAX_RATIO * max(info.compress_size, 1):
                 raise InputError(path, f"part {name} would inflate from "
                                  f"{info.compress_size:,} to {info.file_size:,} bytes "
-                                 f"(compression ratio above {MAX_RATIO}) — refused as a "
+                                 f"(compression ratio above {MAX_RATIO}), refused as a "
                                  "possible zip bomb", fix)
+            if info.file_size > MAX_OFFICE_MEMBER:
+                raise InputError(path, f"part {name} would inflate to {info.file_size:,} "
+                                 f"bytes (more than {MAX_OFFICE_MEMBER // 2**20} MB), refused",
+                                 fix)
             total += info.file_size
         if total > MAX_OFFICE_TOTAL:
             raise InputError(path, f"the {kind} would inflate to {total:,} bytes (more than "
-                             f"{MAX_OFFICE_TOTAL // 2**20} MB) — refused", fix)
+                             f"{MAX_OFFICE_TOTAL // 2**20} MB), refused", fix)

@@ -23,6 +23,8 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,7 +34,7 @@ from coder.safeio import check_office_zip
 MAX_FIELD = 131_072           # characters in one cell (Python's csv default, made explicit)
 MAX_BYTES = 256 * 2**20       # a table file
 MAX_ROWS = 2_000_000
-MAX_CELLS = 20_000_000
+MAX_CELLS = 5_000_000
 DELIMITERS = (",", "\t", ";", "|")
 _NAMES = {",": "commas", "\t": "tabs", ";": "semicolons", "|": "bars"}
 
@@ -59,7 +61,7 @@ def read_table(path: str | Path, *, what: str, required: tuple[str, ...],
     data = read_input(path, what, "check the path")
     if len(data) > MAX_BYTES:
         raise InputError(path, f"the {what} is {len(data):,} bytes (more than "
-                         f"{MAX_BYTES // 2**20} MB) — refused", "split it into smaller files")
+                         f"{MAX_BYTES // 2**20} MB), refused", "split it into smaller files")
     if path.suffix.lower() in (".xlsx", ".xlsm") or data[:4] == b"PK\x03\x04":
         cells = _xlsx_cells(path, data, what)
         table, delimiter = [(n, row) for n, row in enumerate(cells, start=1)], None
@@ -162,7 +164,7 @@ def _csv_rows(path: Path, text: str, required: tuple[str, ...], lower: bool
                              "save the sheet again as CSV UTF-8", line=start) from None
         rows.append((start, row))
         if len(rows) > MAX_ROWS:
-            raise InputError(path, f"more than {MAX_ROWS:,} rows — refused",
+            raise InputError(path, f"more than {MAX_ROWS:,} rows, refused",
                              "split the file", line=start)
         start = reader.line_num + 1
     return rows, delimiter
@@ -193,6 +195,7 @@ def _xlsx_cells(path: Path, data: bytes, what: str) -> list[list[str]]:
     """The first sheet's cells as text, read by calamine within the caps."""
     fix = "open it in Excel or LibreOffice and save it again as .xlsx (or as CSV UTF-8)"
     check_office_zip(path, data, "XLSX file", fix)
+    _check_span(path, data)
     try:
         from python_calamine import CalamineWorkbook
     except ImportError:  # pragma: no cover - a declared dependency
@@ -207,7 +210,7 @@ def _xlsx_cells(path: Path, data: bytes, what: str) -> list[list[str]]:
         height, width = sheet.height, sheet.width
         if height * max(width, 1) > MAX_CELLS or height > MAX_ROWS:
             raise InputError(path, f"the first sheet spans {height:,} rows × {width:,} "
-                             f"columns (more than {MAX_CELLS:,} cells) — refused",
+                             f"columns (more than {MAX_CELLS:,} cells), refused",
                              "delete the unused rows and columns, or save the sheet as CSV")
         rows = []
         for row in sheet.iter_rows():
@@ -218,6 +221,38 @@ def _xlsx_cells(path: Path, data: bytes, what: str) -> list[list[str]]:
         raise InputError(path, f"not a readable XLSX file ({type(exc).__name__}: "
                          f"{str(exc).splitlines()[0][:200] if str(exc) else ''})", fix) from None
     return rows
+
+
+_CELL_REF = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?c\s[^>]*?\br\s*=\s*[\"']([A-Za-z]{1,3})"
+                       rb"([0-9]{1,9})[\"']")
+_ROW_REF = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?row\s[^>]*?\br\s*=\s*[\"']([0-9]{1,9})[\"']")
+_CELL = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?c[\s/>]")
+
+
+def _check_span(path: Path, data: bytes) -> None:
+    """Refuse a sheet whose cells span more than :data:`MAX_CELLS` (calamine allocates the
+    whole rectangle from the first to the last cell), found from the cells' own ``r``
+    references in the sheet XML, never from its ``<dimension>``."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        for info in archive.infolist():
+            name = info.filename.replace("\\", "/").lower()
+            if not (name.startswith("xl/worksheets/") and name.endswith(".xml")):
+                continue
+            xml = archive.read(info)  # sizes were checked by check_office_zip
+            rows = max((int(m) for m in _ROW_REF.findall(xml)), default=0)
+            cols = 0
+            for letters, number in _CELL_REF.findall(xml):
+                rows = max(rows, int(number))
+                col = 0
+                for ch in letters.upper():
+                    col = col * 26 + ch - 64
+                cols = max(cols, col)
+            cells = len(_CELL.findall(xml))
+            if rows * max(cols, 1) > MAX_CELLS or cells > MAX_CELLS or rows > MAX_ROWS:
+                raise InputError(path, f"a sheet spans {rows:,} rows × {cols:,} columns "
+                                 f"({cells:,} cells written; more than {MAX_CELLS:,} cells), "
+                                 "refused", "delete the unused rows and columns, or save the "
+                                 "sheet as CSV")
 
 
 def _cell_text(value: object) -> str:

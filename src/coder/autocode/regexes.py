@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from coder.errors import CoderError
 
-TIMEOUT_S = 2.0
+TIMEOUT_S = 1.0
 
 
 class RegexTimeout(CoderError):

@@ -89,7 +89,7 @@ def _walk(root: Path, suffixes, found: list[Path], skipped: list[Skipped]) -> No
             visited += 1
             if visited > MAX_ENTRIES:
                 raise InputError(printable(root), f"more than {MAX_ENTRIES:,} entries in the "
-                                 "folder — refused", "import a smaller folder")
+                                 "folder, refused", "import a smaller folder")
             path = Path(folder, entry.name)
             if entry.name.startswith("."):
                 skipped.append(Skipped(path, "hidden"))
