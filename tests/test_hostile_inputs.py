@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CODEBOOK, dump_url
+from conftest import CODEBOOK, dump_url, query
 
 MEMORY_CAP = 1 << 30   # bytes of address space for one coder process
 TIME_LIMIT = 30        # seconds
@@ -164,8 +164,7 @@ def test_codes_nested_too_deep(proj, tmp_path, depth):
 def test_codes_nested_twenty_deep_load(proj, tmp_path):
     book = tmp_path / "deep.yaml"
     book.write_text(nested_codebook(20), encoding="utf-8")
-    result = coder("codebook", "load", book, cwd=tmp_path, db=proj)
-    assert result.returncode == 0, result.stderr
+    setup("codebook", "load", book, db=proj)
 
 
 def test_lone_surrogate_in_codebook(proj, tmp_path):
@@ -386,8 +385,7 @@ def _memos(db: Path) -> list[str]:
 def test_spreadsheet_dialects_import(proj, tmp_path, encoded):
     text = "transcript,segment,code,memo\r\nKZ-01,2,power_transfer,a note\r\n"
     path = codings_file(tmp_path, encoded(text), name="codings.txt")
-    result = coder("codings", "import", path, "--coder", "alice", cwd=tmp_path, db=proj)
-    assert result.returncode == 0, result.stderr
+    setup("codings", "import", path, "--coder", "alice", db=proj)
     assert _memos(proj) == ["a note"]
 
 
@@ -400,8 +398,7 @@ def test_unreadable_header_says_what_it_saw(proj, tmp_path):
 def test_duplicate_rows_do_not_double_the_memo(proj, tmp_path):
     row = "KZ-01,2,power_transfer,same note\n"
     path = codings_file(tmp_path, "transcript,segment,code,memo\n" + row + row)
-    result = coder("codings", "import", path, "--coder", "alice", cwd=tmp_path, db=proj)
-    assert result.returncode == 0, result.stderr
+    setup("codings", "import", path, "--coder", "alice", db=proj)
     assert _memos(proj) == ["same note"]
 
 
@@ -551,6 +548,6 @@ def test_postgres_codebook_loads_and_imports_race(pg_url, tmp_path):
     for code, stderr in results:
         assert code == 0, stderr
         assert "Traceback" not in stderr
-    dump = dump_url(pg_url)
-    assert sorted(row[1] for row in dump["codebook"]) == [1, 2, 3, 4]
-    assert len(dump["transcript"]) == 1
+    assert query(pg_url, "SELECT version FROM codebook ORDER BY version") == \
+        [(1,), (2,), (3,), (4,)]
+    assert query(pg_url, "SELECT id FROM transcript") == [("KZ-01",)]
