@@ -551,3 +551,27 @@ def test_postgres_codebook_loads_and_imports_race(pg_url, tmp_path):
     assert query(pg_url, "SELECT version FROM codebook ORDER BY version") == \
         [(1,), (2,), (3,), (4,)]
     assert query(pg_url, "SELECT id FROM transcript") == [("KZ-01",)]
+
+
+def qdc(depth: int) -> str:
+    inner = ""
+    for i in reversed(range(depth)):
+        inner = (f'<Code guid="{i:08d}-0000-4000-8000-000000000000" name="c{i}" '
+                 f'isCodable="true">{inner}</Code>')
+    return ('<?xml version="1.0" encoding="utf-8"?>\n<CodeBook xmlns="urn:QDA-XML:codebook:1.0" '
+            f'origin="x"><Codes>{inner}</Codes></CodeBook>\n')
+
+
+@pytest.mark.parametrize("depth", [200, 5_000])
+def test_refi_codes_nested_too_deep(proj, tmp_path, depth):
+    path = tmp_path / "deep.qdc"
+    path.write_text(qdc(depth), encoding="utf-8")
+    before = dump_url(str(proj))
+    result = coder("codebook", "import", path, cwd=tmp_path, db=proj)
+    assert_refused(result, names=str(path), line=2, says="nested", before=before, db=proj)
+
+
+def test_refi_codes_thirty_deep_load(proj, tmp_path):
+    path = tmp_path / "deep.qdc"
+    path.write_text(qdc(30), encoding="utf-8")
+    setup("codebook", "import", path, db=proj)

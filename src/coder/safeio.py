@@ -34,6 +34,7 @@ from coder.errors import InputError
 
 MAX_YAML_BYTES = 32 * 2**20   # a codebook, front matter or key file
 MAX_YAML_DEPTH = 64           # nested mappings/lists: codes may nest about 30 levels deep
+MAX_CODE_DEPTH = 30           # levels of sub-codes in a REFI-QDA codebook
 MAX_ALIAS_NODES = 100_000     # nodes that aliases may add when expanded
 MAX_RATIO = 100               # declared / compressed size of one office member
 RATIO_FLOOR = 2**20           # smaller members are not ratio-checked
