@@ -575,3 +575,35 @@ def test_refi_codes_thirty_deep_load(proj, tmp_path):
     path = tmp_path / "deep.qdc"
     path.write_text(qdc(30), encoding="utf-8")
     setup("codebook", "import", path, db=proj)
+
+
+def test_file_name_that_is_not_utf8(proj, tmp_path):
+    bad = tmp_path / os.fsdecode(b"KZ-\xff.txt")
+    bad.write_text(TRANSCRIPT, encoding="utf-8")
+    before = dump_url(str(proj))
+    result = coder("import", bad, cwd=tmp_path, db=proj)
+    assert_refused(result, names="KZ-\\udcff.txt", says="not valid UTF-8", before=before,
+                   db=proj)
+
+
+def test_docx_entity_bomb_is_not_expanded(proj, tmp_path):
+    entities = "".join(f'<!ENTITY e{i} "{f"&e{i - 1};" * 10}">' for i in range(1, 10))
+    document = (f'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY e0 "lol">{entities}]>'
+                '<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/'
+                'main"><w:body><w:p><w:r><w:t>&e9;</w:t></w:r></w:p></w:body></w:document>')
+    path = tmp_path / "KZ-02.docx"
+    path.write_bytes(docx_bytes(document.encode("utf-8")))
+    before = dump_url(str(proj))
+    result = coder("import", path, cwd=tmp_path, db=proj)
+    assert_refused(result, names=str(path), before=before, db=proj)
+
+
+def test_codebook_in_another_encoding(proj, tmp_path):
+    book = tmp_path / "ru.yaml"
+    book.write_bytes("name: Кодбук\nversion: 1\nthemes:\n  - key: t\n    label: Тема\n"
+                     .encode("cp1251"))
+    before = dump_url(str(proj))
+    result = coder("codebook", "load", book, cwd=tmp_path, db=proj)
+    assert_refused(result, names=str(book), line=1, says="not UTF-8", before=before, db=proj)
+    assert "--encoding" in result.stderr
+    setup("codebook", "load", book, "--encoding", "cp1251", db=proj)
