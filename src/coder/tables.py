@@ -63,7 +63,7 @@ def read_table(path: str | Path, *, what: str, required: tuple[str, ...],
         raise InputError(path, f"the {what} is {len(data):,} bytes (more than "
                          f"{MAX_BYTES // 2**20} MB), refused", "split it into smaller files")
     if path.suffix.lower() in (".xlsx", ".xlsm") or data[:4] == b"PK\x03\x04":
-        cells = _xlsx_cells(path, data, what)
+        cells = _xlsx_cells(path, data)
         table, delimiter = [(n, row) for n, row in enumerate(cells, start=1)], None
     elif data[:4] == b"\xd0\xcf\x11\xe0":
         raise InputError(path, f"an old Excel (.xls) or Word file, not a {what}",
@@ -191,7 +191,7 @@ def _check_header(path: Path, header: list[str], required: tuple[str, ...],
                          f"{shown})", fix, line=line)
 
 
-def _xlsx_cells(path: Path, data: bytes, what: str) -> list[list[str]]:
+def _xlsx_cells(path: Path, data: bytes) -> list[list[str]]:
     """The first sheet's cells as text, read by calamine within the caps."""
     fix = "open it in Excel or LibreOffice and save it again as .xlsx (or as CSV UTF-8)"
     check_office_zip(path, data, "XLSX file", fix)
