@@ -187,7 +187,8 @@ def test_duplicate_id_and_meta_without_transcript_column(cli, backend, db_url, t
     meta = write(tmp_path / "p.csv", "id,country\nKZ-01,Kazakhstan\n")
     result = cli("import", a, "--meta", meta)
     assert result.exit_code == 1
-    assert f"error: {meta}:1: no `transcript` column — " in result.output
+    assert (f"error: {meta}:1: no `transcript` column (the header row reads 2 column(s) "
+            "separated by commas: 'id', 'country') — ") in result.output
     assert dump_url(db_url) == before
 
 

@@ -30,9 +30,11 @@ class InputError(CoderError):
         super().__init__(self.render())
 
     def render(self) -> str:
+        from coder.safeio import printable  # a file name with a newline stays on one line
+
         where = ""
         if self.path is not None:
-            where = self.path + (f":{self.line}" if self.line is not None else "") + ": "
+            where = printable(self.path) + (f":{self.line}" if self.line is not None else "") + ": "
         return where + self.problem + (f" — {self.fix}" if self.fix else "")
 
 

@@ -6,8 +6,6 @@ them parsed, in one write transaction: a bad file anywhere leaves the project ex
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from operator import itemgetter
@@ -64,51 +62,47 @@ class ImportReport:
 
 # ---------------------------------------------------------------------------- reading inputs
 
-def collect_paths(paths: Iterable[str | Path]) -> list[Path]:
-    """Files as given, folders searched recursively for transcript suffixes, in sorted order."""
+def collect_paths(paths: Iterable[str | Path], skipped: list | None = None) -> list[Path]:
+    """Files as given, folders searched recursively for transcript suffixes, in sorted order;
+    what the search left out (hidden, other suffixes, unreadable) is appended to ``skipped``
+    (see :mod:`coder.importers.walk`)."""
     from coder.importers import SUFFIXES
+    from coder.importers.walk import find_files
 
-    found: list[Path] = []
-    for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            found.extend(sorted(p for p in path.rglob("*")
-                                if p.is_file() and p.suffix.lower() in SUFFIXES
-                                and not any(part.startswith(".") for part in p.parts)))
-        elif path.is_file():
-            found.append(path)
-        else:
-            raise InputError(path, "no such file or folder", "check the path")
+    paths = list(paths)
+    found, left_out = find_files(paths, SUFFIXES)
+    if skipped is not None:
+        skipped.extend(left_out)
     if not found:
         raise InputError(", ".join(map(str, paths)), "no transcript files found",
                          "give .txt, .md, .docx, .vtt or .srt files or a folder holding them")
     return found
 
 
-def read_meta(path: Path) -> dict[str, dict[str, str]]:
-    """``participants.csv``: a ``transcript`` column, every other column an attribute."""
-    from coder.fileio import read_input
-    from coder.importers.base import decode
+def read_meta(path: Path, encoding: str | None = None) -> dict[str, dict[str, str]]:
+    """``participants.csv``: a ``transcript`` column, every other column an attribute (CSV,
+    TSV or XLSX, read by :func:`coder.tables.read_table`; a column named twice is refused)."""
+    from coder.safeio import check_id
+    from coder.tables import read_table
 
-    data = read_input(path, "participants file", "check the --meta path")
-    reader = csv.DictReader(io.StringIO(decode(Path(path), data)))
-    fields = [f.strip() for f in (reader.fieldnames or [])]
-    if "transcript" not in fields:
-        raise InputError(path, "no `transcript` column", "add a header row whose first column "
-                         "is `transcript` (the transcript id, i.e. the file stem)", line=1)
-    reader.fieldnames = fields
+    table = read_table(path, what="participants file", required=("transcript",),
+                       encoding=encoding, lower=False,
+                       fix="add a header row whose first column is `transcript` (the "
+                           "transcript id, i.e. the file stem)")
+    fields = table.header
     rows: dict[str, dict[str, str]] = {}
-    for row in reader:
-        line = reader.line_num
+    for line, raw in table.rows:
+        row = dict(zip(fields, raw))
         tid = (row.get("transcript") or "").strip()
         if not tid:
             raise InputError(path, "empty `transcript` value", "give the transcript id",
                              line=line)
+        check_id(path, tid, line=line)
         if tid in rows:
             raise InputError(path, f"transcript {tid!r} listed twice",
                              "keep one row per transcript", line=line)
-        rows[tid] = {k: (v or "").strip() for k, v in row.items()
-                     if k and k != "transcript" and v is not None and (v or "").strip()}
+        rows[tid] = {k: v.strip() for k, v in row.items()
+                     if k and k != "transcript" and v.strip()}
     return rows
 
 
@@ -128,7 +122,9 @@ def _find_interviewer(speakers: list[str], meta_label: str | None, option: str |
 def prepare(parsed, meta_rows: dict[str, dict[str, str]], interviewer: str | None,
             warnings: list[str]) -> PreparedTranscript:
     """Resolve id, attributes, roles and offsets of one parsed transcript."""
-    tid = parsed.meta.get("id") or parsed.path.stem
+    from coder.safeio import check_id
+
+    tid = check_id(parsed.path, parsed.meta.get("id") or parsed.path.stem)
     attributes = {k: v for k, v in meta_rows.get(tid, {}).items()}
     attributes.update({k: v for k, v in parsed.meta.items() if k != "id" and v != ""})
     speakers = list(dict.fromkeys(t.speaker for t in parsed.turns))
@@ -169,7 +165,7 @@ def parse_transcripts(paths: Iterable[str | Path], *, meta: Path | None = None,
     from coder.importers import parse_file
 
     files = collect_paths(paths)
-    report = ImportReport(meta=meta, meta_rows=read_meta(meta) if meta else {})
+    report = ImportReport(meta=meta, meta_rows=read_meta(meta, encoding) if meta else {})
     seen: dict[str, Path] = {}
     gate = None
     if not allow_pii:

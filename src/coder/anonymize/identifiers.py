@@ -293,7 +293,11 @@ def _looks_csv(text: str) -> bool:
 
 def _read_csv(path: Path, text: str) -> list[Identifier]:
     dialect = "excel-tab" if path.suffix.lower() == ".tsv" else "excel"
-    rows = list(csv.reader(io.StringIO(text), dialect=dialect))
+    try:
+        rows = list(csv.reader(io.StringIO(text), dialect=dialect))
+    except csv.Error as exc:  # e.g. a field past the limit: an unclosed quote
+        raise InputError(path, f"not readable as CSV ({exc})", "close the stray quote (\") "
+                         "or save the file again as CSV UTF-8") from None
     entries: list[Identifier] = []
     header = [c.strip().casefold() for c in rows[0]] if rows else []
     if "name" in header:
@@ -320,6 +324,9 @@ def _read_yaml(path: Path, text: str) -> list[Identifier]:
     from ruamel.yaml import YAML
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
+    from coder.safeio import check_yaml
+
+    check_yaml(text, path, fix="write one `name: pseudonym` per line")
     try:
         doc = YAML(typ="rt").load(text)
     except MarkedYAMLError as exc:

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import delete, insert, select
 from sqlalchemy.engine import Connection
 
+from coder.autocode.regexes import UserRegex, keyword_line
 from coder.codebook import CodebookInfo, CodeSpec, compile_keyword, require_codebook, theme_of
 from coder.codebook.model import is_regex_keyword
 from coder.coding.store import K, R, S, check_coder_name, get_or_create_coder
@@ -102,29 +103,39 @@ def machine_coder_name(name: str) -> str:
 
 @dataclass
 class CodeMatcher:
-    """The keywords of one code, compiled once; ``search(text)`` says whether any matches."""
+    """The keywords of one code, compiled once; ``search(text)`` says whether any matches.
+
+    Phrases are ``re`` patterns; ``/…/`` regexes are :class:`~coder.autocode.regexes.UserRegex`
+    objects, searched with a time limit (a user's pattern may backtrack without end).
+    """
 
     key: str
     patterns: list[re.Pattern[str]]
+    regexes: list[UserRegex] = field(default_factory=list)
 
     @classmethod
-    def of(cls, code: CodeSpec) -> "CodeMatcher":
-        patterns = [keyword_pattern(k) for k in code.keywords]
-        # One alternation per code is several times faster than one search per keyword; it
-        # is only safe when no regex refers to its own groups by number or name.
-        if len(patterns) > 1 and not any(re.search(r"\\\d|\(\?P=", p.pattern)
-                                         for p in patterns):
+    def of(cls, code: CodeSpec, where=None) -> "CodeMatcher":
+        regexes = [UserRegex.compile(k, code.key, where(k) if where else "")
+                   for k in code.keywords if is_regex_keyword(k)]
+        patterns = [keyword_pattern(k) for k in code.keywords if not is_regex_keyword(k)]
+        # One alternation per code is several times faster than one search per keyword.
+        if len(patterns) > 1:
             patterns = [re.compile("|".join(f"(?:{p.pattern})" for p in patterns),
                                    re.IGNORECASE)]
-        return cls(code.key, patterns)
+        return cls(code.key, patterns, regexes)
 
     def search(self, text: str) -> bool:
-        return any(p.search(text) for p in self.patterns)
+        return any(p.search(text) for p in self.patterns) or \
+            any(r.search(text) for r in self.regexes)
 
 
 def matchers(codebook: CodebookInfo) -> list[CodeMatcher]:
     """One matcher per code that has keywords, in codebook order."""
-    return [CodeMatcher.of(code) for code in codebook.codes if code.keywords]
+    def where(keyword: str) -> str:
+        line = keyword_line(codebook.source or "", keyword)
+        return f"codebook version {codebook.version}" + (f", line {line}" if line else "")
+
+    return [CodeMatcher.of(code, where) for code in codebook.codes if code.keywords]
 
 
 def match_codes(text: str, code_matchers: Iterable[CodeMatcher], *, codes: bool = True

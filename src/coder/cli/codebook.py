@@ -16,6 +16,10 @@ from coder.cli.common import (
     DbOption, OutputOption, dump_json, message, open_project, out, write_text,
 )
 
+EncodingOption = Annotated[Optional[str], typer.Option(
+    "--encoding", metavar="CODEC", help="Text encoding of a codebook file that is not UTF-8 "
+    "(e.g. cp1251).", show_default=False)]
+
 codebook_app = typer.Typer(
     help="Load, validate, show, compare and export the thematic codebook (a YAML file).",
     no_args_is_help=True)
@@ -78,6 +82,7 @@ def load(
     file: FileArg,
     drop: Annotated[bool, typer.Option(
         "--drop", help="Allow removing codes that have codings, deleting those codings.")] = False,
+    encoding: EncodingOption = None,
     db: DbOption = None,
 ) -> None:
     """Validate FILE and make it the project's current codebook (a new version if it changed).
@@ -86,7 +91,7 @@ def load(
     """
     from coder.codebook import load_codebook, load_codebook_file, render_diff
 
-    spec = load_codebook_file(file)
+    spec = load_codebook_file(file, encoding)
     proj = open_project(db, create=True)
     with proj.write() as conn:
         result = load_codebook(conn, spec, spec.source, drop=drop)
@@ -106,11 +111,11 @@ def load(
 
 
 @codebook_app.command("validate")
-def validate(file: FileArg) -> None:
+def validate(file: FileArg, encoding: EncodingOption = None) -> None:
     """Check FILE without a project: every problem is reported as FILE:LINE, exit code 1."""
     from coder.codebook import load_codebook_file
 
-    spec = load_codebook_file(file)
+    spec = load_codebook_file(file, encoding)
     message(f"ok: {len(spec.themes)} themes, {len(spec.codes)} codes")
 
 
@@ -177,6 +182,7 @@ def diff(
                                                   "file.", show_default=False)] = None,
     format: Annotated[DiffFormat, typer.Option(
         "--format", "-f", help="text for people, json for programs.")] = DiffFormat.text,
+    encoding: EncodingOption = None,
     db: DbOption = None,
 ) -> None:
     """Compare two codebook files, or the current codebook with one file.
@@ -186,11 +192,11 @@ def diff(
     from coder.codebook import diff_codebooks, load_codebook_file, render_diff, require_codebook
 
     if new is None:
-        after = load_codebook_file(old)
+        after = load_codebook_file(old, encoding)
         with open_project(db).read() as conn:
             before = require_codebook(conn)
     else:
-        before, after = load_codebook_file(old), load_codebook_file(new)
+        before, after = load_codebook_file(old, encoding), load_codebook_file(new, encoding)
     result = diff_codebooks(before, after)
     if format is DiffFormat.json:
         write_text(dump_json(result.to_dict()), None)

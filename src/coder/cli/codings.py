@@ -36,6 +36,10 @@ def import_(
     partial: Annotated[bool, typer.Option(
         "--partial", help="Count only the rows' segments as reviewed (default: every "
         "participant segment of each transcript in the file).")] = False,
+    encoding: Annotated[Optional[str], typer.Option(
+        "--encoding", metavar="CODEC", help="Text encoding of a CSV/TSV that is neither UTF-8 "
+        "nor UTF-16 with BOM (e.g. cp1252 for Excel on Windows). Comma, tab and semicolon "
+        "separated files are recognized.")] = None,
     db: DbOption = None,
 ) -> None:
     """Import one coder's codings; the file is checked whole and nothing is written on error."""
@@ -43,7 +47,8 @@ def import_(
     from coder.team import resolve_coder
 
     project = open_project(db)
-    result = import_codings(project, file, resolve_coder(project, coder), partial=partial)
+    result = import_codings(project, file, resolve_coder(project, coder), partial=partial,
+                            encoding=encoding)
     message(f"imported {result.codings} codings by {result.coder} from {file}: "
             f"{result.segments} segments reviewed in {len(result.transcripts)} transcript(s)")
 

@@ -64,7 +64,13 @@ def import_(
         raise CoderError("--coder-map applies to REFI-QDA (.qdpx) projects only — leave it out")
     from coder.transcripts import collect_paths, parse_transcripts, store_transcripts
 
-    files = collect_paths(paths)
+    skipped: list = []
+    try:
+        files = collect_paths(paths, skipped)
+    finally:  # also when nothing was found: the listing says why
+        for entry in skipped:
+            if meta is None or entry.path.resolve() != meta.resolve():
+                warn(str(entry))
     with _progress(len(files)) as advance:
         report = parse_transcripts(files, meta=meta, interviewer=interviewer,
                                    encoding=encoding, progress=advance,

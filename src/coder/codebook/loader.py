@@ -19,6 +19,7 @@ from coder.codebook.model import (
 )
 from coder.errors import InputError
 from coder.fileio import read_input
+from coder.safeio import check_yaml
 
 TOP_FIELDS = ("name", "version", "description", "themes")
 CODE_FIELDS = ("key", "label", "definition", "include", "exclude", "examples", "keywords",
@@ -42,17 +43,27 @@ class CodebookInvalid(InputError):
         return "\nerror: ".join(e.render() for e in self.errors)
 
 
-def load_codebook_file(path: str | Path) -> CodebookSpec:
-    """Read and validate the codebook file at ``path``; raise :class:`CodebookInvalid` or
-    :class:`InputError` (unreadable file) naming the file and line of each problem."""
+def load_codebook_file(path: str | Path, encoding: str | None = None) -> CodebookSpec:
+    """Read and validate the codebook file at ``path`` (UTF-8, or ``encoding``); raise
+    :class:`CodebookInvalid` or :class:`InputError` (unreadable file) naming the file and line
+    of each problem."""
     path = Path(path)
     data = read_input(path, "codebook file", "give the path of the codebook's .yaml file")
+    if b"\x00" in data and not encoding:
+        line = data[:data.index(b"\x00")].count(b"\n") + 1
+        raise InputError(path, "a NUL byte: a binary file, not a codebook (YAML text)",
+                         "give the codebook's .yaml file (UTF-8 text)", line=line)
     try:
-        text = data.decode("utf-8-sig")
+        text = data.decode(encoding or "utf-8-sig")
+    except LookupError:
+        raise InputError(path, f"unknown encoding {encoding!r}",
+                         "give a codec name such as cp1252 or cp1251") from None
     except UnicodeDecodeError as exc:
         line = data[:exc.start].count(b"\n") + 1
-        raise InputError(path, "not UTF-8 text", "save the codebook as UTF-8",
+        raise InputError(path, f"not {encoding or 'UTF-8'} text",
+                         "save the codebook as UTF-8, or pass --encoding (e.g. cp1251)",
                          line=line) from None
+    text = text.lstrip("\ufeff")
     return parse_codebook(text, path)
 
 
@@ -63,6 +74,10 @@ def parse_codebook(text: str, path: str | Path | None = None) -> CodebookSpec:
 
     label = str(path) if path is not None else "<codebook>"
     text = text.replace("\r\n", "\n").replace("\r", "\n")
+    try:
+        check_yaml(text, label, fix="fix the codebook")
+    except InputError as exc:
+        raise CodebookInvalid([exc]) from None
     try:
         doc = YAML(typ="rt").load(text)
     except MarkedYAMLError as exc:

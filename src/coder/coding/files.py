@@ -10,8 +10,6 @@ segments are replaced by the file's, so importing the same file twice changes no
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,76 +47,51 @@ class CodingsImport:
     transcripts: list[str] = field(default_factory=list)
 
 
-def read_rows(path: Path) -> list[CodingRow]:
-    """Rows of a codings CSV/XLSX, with their spreadsheet row numbers."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(path, "no such file", "check the path")
-    data = path.read_bytes()
-    if path.suffix.lower() in (".xlsx", ".xlsm") or data[:2] == b"PK":
-        table = _xlsx_rows(path)
-    elif path.suffix.lower() in (".csv", ".tsv", ".txt", ""):
-        from coder.importers.base import decode
+def read_rows(path: Path, encoding: str | None = None) -> list[CodingRow]:
+    """Rows of a codings CSV/TSV/XLSX, with their spreadsheet row numbers (see
+    :mod:`coder.tables` for encodings, delimiters and limits)."""
+    from coder.tables import read_table
 
-        text = decode(path, data)
-        dialect = csv.excel_tab if path.suffix.lower() == ".tsv" else csv.excel
-        table = [[restore(cell) for cell in row]  # undo the export's formula marks
-                 for row in csv.reader(io.StringIO(text), dialect)]
-    else:
+    path = Path(path)
+    if path.suffix.lower() not in (".xlsx", ".xlsm", ".csv", ".tsv", ".txt", ""):
         raise InputError(path, f"not a CSV or XLSX file ({path.suffix})",
                          "save the codings as .csv or .xlsx with columns transcript, segment, "
                          "code, memo")
-    if not table or not any(h.strip() for h in table[0]):
-        raise InputError(path, "empty file, no header row",
-                         "add the header transcript,segment,code[,memo]", line=1)
-    header = [h.strip().lower() for h in table[0]]
-    missing = [c for c in COLUMNS[:3] if c not in header]
-    if missing:
-        raise InputError(path, f"missing column(s) {', '.join(missing)}",
-                         "the header must name transcript, segment, code (memo optional)",
-                         line=1)
-    idx = {c: header.index(c) for c in COLUMNS if c in header}
+    table = read_table(path, what="codings file", required=COLUMNS[:3], encoding=encoding,
+                       fix="the header must name transcript, segment, code (memo optional)")
+    idx = {c: table.header.index(c) for c in COLUMNS if c in table.header}
     rows = []
-    for number, raw in enumerate(table[1:], start=2):
-        if not any(cell.strip() for cell in raw):
-            continue
-        cell = {c: (raw[i].strip() if i < len(raw) else "") for c, i in idx.items()}
+    for number, raw in table.rows:
+        # restore(): undo the formula marks a CSV export puts on text such as "=…"
+        cell = {c: (restore(raw[i].strip()) if i < len(raw) else "") for c, i in idx.items()}
         if not cell["transcript"]:
             raise InputError(path, "empty transcript", "give the transcript id", line=number)
-        try:
-            segment = int(float(cell["segment"]))
-            if str(segment) != cell["segment"] and float(cell["segment"]) != segment:
-                raise ValueError
-        except ValueError:
-            raise InputError(path, f"segment {cell['segment']!r} is not a segment number",
-                             "give the segment number n (see coder transcripts show ID)",
-                             line=number) from None
-        rows.append(CodingRow(number, cell["transcript"], segment, cell["code"],
-                              cell.get("memo", "")))
+        rows.append(CodingRow(number, cell["transcript"], _segment(path, cell["segment"], number),
+                              cell["code"], cell.get("memo", "")))
     return rows
 
 
-def _xlsx_rows(path: Path) -> list[list[str]]:
-    from openpyxl import load_workbook
-
+def _segment(path: Path, value: str, line: int) -> int:
+    """A segment number: ``4`` or ``4.0`` (spreadsheets write numbers as floats)."""
     try:
-        wb = load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:
-        raise InputError(path, f"not a readable XLSX file ({type(exc).__name__})",
-                         "save the sheet as .xlsx or .csv") from None
-    ws = wb.worksheets[0]
-    table = [["" if v is None else (str(int(v)) if isinstance(v, float) and v.is_integer()
-                                    else str(v)) for v in row]
-             for row in ws.iter_rows(values_only=True)]
-    wb.close()
-    return table
+        number = float(value)
+        segment = int(number)
+        if number != segment:
+            raise ValueError
+    except (ValueError, OverflowError):  # OverflowError: inf
+        raise InputError(path, f"segment {value!r} is not a segment number",
+                         "give the segment number n (see coder transcripts show ID)",
+                         line=line) from None
+    return segment
 
 
 def import_codings(project: Project, path: Path, coder: str, *,
-                   partial: bool = False) -> CodingsImport:
-    """Validate every row, then store the coder's codings and reviews in one transaction."""
+                   partial: bool = False, encoding: str | None = None) -> CodingsImport:
+    """Validate every row, then store the coder's codings and reviews in one transaction.
+
+    A memo repeated on several rows of one segment (one row per code) is kept once."""
     coder = check_coder_name(coder)
-    rows = read_rows(path)
+    rows = read_rows(path, encoding)
     if not rows:
         raise InputError(path, "no coding rows", "add rows transcript,segment,code[,memo]")
     T = Transcript.__table__
@@ -160,7 +133,7 @@ def import_codings(project: Project, path: Path, coder: str, *,
             per_segment[sid]  # noqa: B018 - a reviewed segment, with or without codes
             if r.code:
                 per_segment[sid].add(r.code)
-            if r.memo:
+            if r.memo and r.memo not in memos[sid]:
                 memos[sid].append(r.memo)
         cid = get_or_create_coder(conn, coder)
         codebook_id = current_codebook_id(conn)

@@ -23,7 +23,10 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 
-from coder.errors import CoderError, NotFoundError
+from coder.db.locks import (
+    _locked, begin_sqlite_write, holders, is_locked_error, lock_postgres_write,
+)
+from coder.errors import ConflictError, CoderError, NotFoundError
 
 DEFAULT_DB = "coder.db"
 BUSY_TIMEOUT_S = 60
@@ -62,7 +65,11 @@ def make_engine(url: str) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection):
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.info.get("write") else "BEGIN")
+        if conn.info.get("write"):  # waits for another writer, with a message (db/locks.py)
+            begin_sqlite_write(conn.connection.dbapi_connection, parsed.database or "",
+                               BUSY_TIMEOUT_S * 1000)
+        else:
+            conn.exec_driver_sql("BEGIN")
 
     return engine
 
@@ -93,7 +100,9 @@ class Project:
         with self.engine.connect() as conn:
             conn.info["write"] = True
             try:
-                with conn.begin():
+                with _lock_errors(self), conn.begin():
+                    if not self.is_sqlite:  # writers queue, as on SQLite (db/locks.py)
+                        lock_postgres_write(conn, self.label)
                     audited = self.is_sqlite and self._sqlite_audited(conn)
                     if audited:  # who writes, for the audit triggers (coder.db.audit)
                         set_actor(conn, os_user())
@@ -118,11 +127,31 @@ class Project:
     @contextmanager
     def read(self) -> Iterator[Connection]:
         with self.engine.connect() as conn:
-            with conn.begin():
+            with _lock_errors(self), conn.begin():
                 yield conn
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+@contextmanager
+def _lock_errors(project: Project) -> Iterator[None]:
+    """"database is locked" after SQLite's busy wait, or a unique key lost to a concurrent
+    writer: one line (ProjectLocked / ConflictError) instead of an internal error."""
+    from sqlalchemy.exc import IntegrityError, OperationalError
+
+    try:
+        yield
+    except OperationalError as exc:
+        if project.is_sqlite and is_locked_error(exc):
+            raise _locked(project.label, holders(project.label), BUSY_TIMEOUT_S) from None
+        raise
+    except IntegrityError as exc:
+        if project.is_sqlite:
+            raise
+        raise ConflictError(f"{project.label}: another command changed the same rows at the "
+                            f"same time ({str(exc.orig).splitlines()[0]}) — run this command "
+                            "again") from None
 
 
 def open_project(db: str | None = None, *, create: bool = False) -> Project:

@@ -15,6 +15,7 @@ from pathlib import Path
 from coder.errors import InputError
 from coder.importers.base import Turn
 from coder.importers.text import paragraphs, turns_from_paragraphs
+from coder.safeio import check_yaml
 
 _FENCE = "---"
 _IGNORED = re.compile(r"^\s{0,3}(#{1,6}(\s|$)|([-*_]\s*){3,}$)")
@@ -41,6 +42,7 @@ def front_matter(path: Path, source: str, first_line: int) -> dict[str, str]:
     """YAML mapping → flat dict of strings; errors carry the file line."""
     from ruamel.yaml import YAML, YAMLError
 
+    check_yaml(source, path, first_line=first_line, fix="fix the front matter")
     try:
         data = YAML(typ="safe", pure=True).load(source)
     except YAMLError as exc:

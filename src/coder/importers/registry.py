@@ -19,6 +19,7 @@ from pathlib import Path
 from coder.errors import InputError
 from coder.importers import captions, docx, markdown, otter, text
 from coder.importers.base import ParsedTranscript, clean, decode, merge_turns
+from coder.safeio import check_office_zip
 
 SUFFIXES = frozenset({".txt", ".md", ".markdown", ".docx", ".vtt", ".srt"})
 
@@ -52,6 +53,8 @@ def parse_file(path: Path, encoding: str | None = None) -> ParsedTranscript:
         raise InputError(path, "empty file", "export the transcript again, or remove the file")
     if path.suffix.lower() == ".docx" or docx.is_docx(data):
         fmt = "docx"
+        check_office_zip(path, data, "Word file", "open it in Word or LibreOffice and save it "
+                         "again as .docx")
         turns, meta = docx.parse(path, data)
     elif data.startswith(_BINARY_MAGIC):
         raise InputError(path, "binary file, not a transcript",

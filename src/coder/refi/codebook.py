@@ -154,16 +154,26 @@ def normalise_colour(value: str | None) -> str | None:
 
 # ------------------------------------------------------------------------------ reading
 
-def read_codes(codes_element) -> list[RefiCode]:
-    """``<Codes>`` (or a ``<Code>``'s children) → RefiCode trees, in document order."""
+def read_codes(codes_element, label: str | Path | None = None, depth: int = 0
+               ) -> list[RefiCode]:
+    """``<Codes>`` (or a ``<Code>``'s children) → RefiCode trees, in document order.
+
+    Codes nested more than :data:`coder.safeio.MAX_CODE_DEPTH` deep are refused (``label``
+    names the file): the trees are walked recursively here and in the codebook's checks."""
+    from coder.safeio import MAX_CODE_DEPTH
+
     found = []
     for element in children(codes_element, "Code"):
+        if depth >= MAX_CODE_DEPTH:
+            raise InputError(label or "the codebook", f"codes nested more than "
+                             f"{MAX_CODE_DEPTH} levels deep", "flatten the code hierarchy in "
+                             "your QDA software and export it again", line=element.sourceline)
         guid = norm_guid(element.get("guid")) or f"missing:{id(element)}"
         found.append(RefiCode(
             guid=guid, name=(element.get("name") or "").strip(),
             codable=(element.get("isCodable") or "true").strip().lower() not in ("false", "0"),
             colour=element.get("color"), description=text_of(element, "Description") or "",
-            children=read_codes(element)))
+            children=read_codes(element, label, depth + 1)))
     return found
 
 
@@ -281,7 +291,7 @@ def read_qdc(path: str | Path) -> QdcCodebook:
                              f"<{local(root)}>, not <CodeBook>",
                              "give a .qdc file exported by a QDA program")
         codes, name, origin = child(root, "Codes"), path.stem, root.get("origin") or ""
-    found = read_codes(codes) if codes is not None else []
+    found = read_codes(codes, path) if codes is not None else []
     if not found:
         raise InputError(path, "the codebook has no codes", "export a codebook with codes")
     mapping = codebook_from_refi(found, name, str(path))

@@ -62,7 +62,7 @@ def read_qdpx(path: str | Path) -> RefiProject:
         _read_users(root, project)
         book = child(root, "CodeBook")
         codes = child(book, "Codes") if book is not None else None
-        project.codes = read_codes(codes) if codes is not None else []
+        project.codes = read_codes(codes, path) if codes is not None else []
         _read_variables(root, project)
         _read_cases(root, project)
         _read_notes(root, project)
