@@ -161,6 +161,64 @@ def show(transcript_id: Annotated[str, typer.Argument(metavar="ID", help="Transc
             title=None)
 
 
+@transcripts_app.command("remove")
+def remove(transcript_id: Annotated[str, typer.Argument(metavar="ID", help="Transcript id.")],
+           force: Annotated[bool, typer.Option(
+               "--force", help="Also delete the codings, reviews and consensus decisions made "
+               "on it (refused without this while any exist).")] = False,
+           yes: Annotated[bool, typer.Option(
+               "--yes", "-y", help="Do not ask for confirmation.")] = False,
+           db: DbOption = None) -> None:
+    """Remove a transcript with its segments and attributes, e.g. to import it again.
+
+    It says what it deletes and asks first (unless --yes). Codings on it are never deleted
+    silently: without --force the command refuses and counts them.
+    """
+    from coder.transcript_fixes import remove_transcript
+
+    project = open_project(db)
+    plan = remove_transcript(project, transcript_id, force=force, dry_run=True)
+    _confirm(f"remove transcript {transcript_id} ({plan.describe()})?", yes)
+    done = remove_transcript(project, transcript_id, force=force)
+    message(f"removed {transcript_id}: {done.describe()}")
+
+
+@transcripts_app.command("relabel")
+def relabel(transcript_id: Annotated[str, typer.Argument(metavar="ID", help="Transcript id.")],
+            interviewer: Annotated[str, typer.Option(
+                "--interviewer", metavar="LABEL", help="The speaker label whose turns are the "
+                "interviewer's; every other turn becomes the participant's.")],
+            db: DbOption = None) -> None:
+    """Change which speaker is the interviewer, keeping segments (and so codings) as they are.
+
+    Use it when a transcript was imported with the wrong interviewer and already has codings
+    (otherwise `coder import --replace` re-splits it from the file).
+    """
+    from coder.transcript_fixes import relabel_interviewer
+
+    done = relabel_interviewer(open_project(db), transcript_id, interviewer)
+    message(f"relabelled {transcript_id}: interviewer {done.previous or '(none)'} → "
+            f"{done.interviewer}; {done.to_interviewer} segment(s) now interviewer turns, "
+            f"{done.to_participant} now participant turns")
+    if done.codings_on_interviewer:
+        warn(f"{transcript_id}: {done.codings_on_interviewer} coding(s) are on segments that "
+             "are now interviewer turns; they are kept but no longer count in agreement or "
+             "reports")
+
+
+def _confirm(question: str, yes: bool) -> None:
+    import sys
+
+    from coder.errors import CoderError
+
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise CoderError(f"{question[:-1]} needs confirmation — pass --yes")
+    if not typer.confirm(question, err=True):
+        raise CoderError("aborted: nothing removed")
+
+
 def _clock(seconds: float | None) -> str:
     if seconds is None:
         return ""

@@ -17,7 +17,7 @@ import re
 from pathlib import Path
 
 from coder.errors import InputError
-from coder.importers.base import Turn
+from coder.importers.base import NotATranscript, Turn
 from coder.importers.text import is_not_speech, seconds
 
 COLUMNS = {
@@ -76,8 +76,9 @@ def parse(path: Path, text: str) -> tuple[list[Turn], dict[str, str]]:
     header = next(rows, [])
     found = _columns(header)
     if "text" not in found:
-        raise InputError(path, "no text column in the header row",
-                         "name the columns speaker, start, end, text", line=1)
+        raise NotATranscript(path, "a table without a text column (a participants file?)",
+                             "give a participants file with --meta; a transcript table needs "
+                             "columns such as speaker, start, end, text", line=1)
     if "speaker" not in found:
         raise InputError(path, "the table has no speaker column (no speaker information)",
                          "add a `speaker` column, or export the transcript with diarization "
