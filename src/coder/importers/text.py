@@ -62,6 +62,7 @@ _TIME_AFTER = re.compile(rf"^\s*[\[(](?P<t1>{TIME})[\])](?:\s+|$)")
 _BOLD_NO_COLON = re.compile(
     rf"^\s*(?:\*\*|__)(?P<label>[^\W\d_][\w .'’()\#&/-]{{0,39}}?)(?:\*\*|__)\s*"
     rf"[\[(](?P<t1>{TIME})[\])](?:\s+|$)(?P<rest>.*)$")
+_BOLD_WRAPPED = re.compile(r"^\s*(\*\*|__)(?P<inner>[^*_\n]{1,60}?)(?:\1\s*:|:\s*\1)\s*(?P<rest>.*)$")
 _TIME_ONLY = re.compile(rf"^\s*[\[(]?{_TIME_RANGE}[\])]?\s*$")
 # A bracketed time anywhere in the text (noScribe writes one every few minutes): not speech.
 TIME_MARK = re.compile(rf"\s*\[{TIME}(?:\s*(?:-|–|-->)\s*{TIME})?\]\s*")
@@ -166,6 +167,11 @@ def split_head(line: str) -> Head | None:
     elif bullet and not text.lstrip().startswith(("**", "__", "[")):
         return None  # "- Note: …" in a list is text; a bulleted turn carries a time or bold
     found = _split(text)
+    if found is None and start is None:
+        wrapped = _BOLD_WRAPPED.match(text)  # "**[00:01:02] Anna:** text", "**Anna (0:12):**"
+        if wrapped and wrapped["inner"][:1] in "[(0123456789" or \
+                wrapped and wrapped["inner"].rstrip().endswith((")", "]")):
+            return split_head(f"{wrapped['inner']}: {wrapped['rest']}")
     if found is None:
         bold = _BOLD_NO_COLON.match(text)
         if bold is None:
