@@ -107,7 +107,8 @@ def test_the_windows_1252_subtitles_name_the_codec_and_then_the_missing_speakers
     assert "it looks like cp1252: pass --encoding cp1252" in result.stderr
     result = runner.invoke(app, ["import", str(path), "--encoding", "cp1252", "--allow-pii"],
                            env=env)
-    assert result.exit_code == 1 and "no cue has a speaker label" in result.stderr
+    assert result.exit_code == 1 and "cues have a speaker label (the first: \"J'ai dit\")" \
+        in result.stderr, result.stderr
 
 
 def test_a_folder_of_real_files_lists_what_it_skipped(runner, tmp_path):

@@ -101,6 +101,7 @@ def _turns(path: Path, cues) -> list[Turn]:
     turns: list[Turn] = []
     leading: list[Turn] = []  # unlabelled cues before the first label
     speaker: str | None = None
+    labelled = 0
     for start, end, line, parts in cues:
         cue_speaker: str | None = None
         for index, (voice, plain) in enumerate(parts):
@@ -116,6 +117,7 @@ def _turns(path: Path, cues) -> list[Turn]:
             if not plain or is_not_speech(plain):
                 continue
             plain = strip_time_marks(plain).strip()
+            labelled += index == 0 and cue_speaker is not None
             if cue_speaker is not None:
                 speaker = cue_speaker
                 turns.append(Turn(speaker, plain, start, end, line=line))
@@ -127,6 +129,10 @@ def _turns(path: Path, cues) -> list[Turn]:
         if not leading:
             return []
         raise InputError(path, "no cue has a speaker label", _NO_SPEAKERS, line=leading[0].line)
+    spoken = labelled + sum(1 for t in turns + leading if t.guessed)
+    if labelled * 5 < spoken:  # a stray "Word: …" in subtitles is not a speaker
+        raise InputError(path, f"only {labelled} of {spoken} cues have a speaker label "
+                         f"(the first: {turns[0].speaker!r})", _NO_SPEAKERS, line=turns[0].line)
     if leading:
         first = turns[0].speaker
         for turn in leading:
