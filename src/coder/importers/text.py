@@ -152,6 +152,12 @@ def _split(line: str) -> tuple[str, str, float | None] | None:
 
 def split_head(line: str) -> Head | None:
     """A turn head with its times (see the module docstring), or None for a text line."""
+    first = line[:1]
+    if first.isalpha():  # the common case, "Label: text": no bullet, no time before it
+        found = _split(line)
+        if found is None:
+            return None
+        return _head(*found, None, None)
     first = line.lstrip()[:1]
     if not first or (first not in _HEAD_START and not first.isalpha()):
         return None
@@ -169,8 +175,8 @@ def split_head(line: str) -> Head | None:
     found = _split(text)
     if found is None and start is None:
         wrapped = _BOLD_WRAPPED.match(text)  # "**[00:01:02] Anna:** text", "**Anna (0:12):**"
-        if wrapped and wrapped["inner"][:1] in "[(0123456789" or \
-                wrapped and wrapped["inner"].rstrip().endswith((")", "]")):
+        if wrapped and (wrapped["inner"][:1] in "[(0123456789"
+                        or wrapped["inner"].rstrip().endswith((")", "]"))):
             return split_head(f"{wrapped['inner']}: {wrapped['rest']}")
     if found is None:
         bold = _BOLD_NO_COLON.match(text)
@@ -180,14 +186,19 @@ def split_head(line: str) -> Head | None:
         if label is None:
             return None
         return Head(label, bold["rest"].strip(), seconds(bold["t1"]), end)
-    label, rest, in_label = found
-    if in_label is not None:
+    return _head(*found, start, end)
+
+
+def _head(label: str, rest: str, in_label: float | None, start: float | None,
+          end: float | None) -> Head:
+    if in_label is not None:  # Rev.com: "Speaker 1 (00:03:18):"
         start = in_label
-    after = _TIME_AFTER.match(rest)
-    if after:  # noScribe: "S01: [00:00:12] text"
-        start = seconds(after["t1"]) if start is None else start
-        rest = rest[after.end():]
-    return Head(label, rest.strip(), start, end)
+    if rest[:1] in ("[", "("):
+        after = _TIME_AFTER.match(rest)
+        if after:  # noScribe: "S01: [00:00:12] text"
+            start = seconds(after["t1"]) if start is None else start
+            rest = rest[after.end():].strip()
+    return Head(label, rest, start, end)
 
 
 _HEAD_START = frozenset("-*+•[(_0123456789")
