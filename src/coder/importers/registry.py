@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
 from pathlib import Path
 
 from coder.errors import InputError
@@ -97,6 +98,11 @@ def parse_file(path: Path, encoding: str | None = None) -> ParsedTranscript:
     merged = merge_turns(turns, sep=" " if fmt in _CAPTIONS else "\n\n")
     for turn in merged:  # merge_turns made these Turn objects: change them in place
         turn.text = clean(turn.text)
+        # JSON escapes and HTML entities are decoded after decode() normalized the file
+        if not unicodedata.is_normalized("NFC", turn.text):
+            turn.text = unicodedata.normalize("NFC", turn.text)
+        if not unicodedata.is_normalized("NFC", turn.speaker):
+            turn.speaker = unicodedata.normalize("NFC", turn.speaker)
     merged = [t for t in merged if t.text]
     if not merged:
         raise InputError(path, f"no turns found (read as {fmt})",
