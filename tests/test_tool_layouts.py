@@ -50,6 +50,16 @@ def test_whisperx_json_speaker_from_words_and_unlabelled_segments(tmp_path):
                                "`coder transcripts show`"]
 
 
+def test_bare_segment_list_and_decomposed_cyrillic_become_nfc(tmp_path):
+    import unicodedata
+
+    name, text = unicodedata.normalize("NFD", "Йоргу"), unicodedata.normalize("NFD", "Ещё й")
+    data = [{"start": 0, "end": 1, "text": text, "speaker": name},
+            {"start": 1, "end": 2, "text": "Да.", "speaker": "SPEAKER_01"}]
+    path = write(tmp_path, "seg.json", json.dumps(data))  # \u escapes: NFD after decoding
+    assert turns(path) == [("Йоргу", "Ещё й", 0.0), ("SPEAKER_01", "Да.", 1.0)]
+
+
 def test_rev_api_json_elements_and_speaker_numbers(tmp_path):
     data = {"monologues": [
         {"speaker": 0, "elements": [
@@ -256,3 +266,13 @@ def test_google_meet_docx_notes_tab_time_marks_and_footer(tmp_path):
         "This editable transcript was computer generated and might contain errors."])
     assert turns(path) == [("Anna Smith", "Hello.", 0.0), ("KZ-04", "Hi.", None),
                            ("Anna Smith", "Next question.", 300.0)]
+
+
+@pytest.mark.parametrize("line, dropped", [
+    ("(12 seconds pause)", True), ("(пауза 3 сек)", True), ("{END}", True),
+    ("Anna Smith stopped transcription", True), ("Transcribed by https://otter.ai", True),
+    ("The end.", False), ("We stopped transcription.", False), ("(Shuffling of papers)", False)])
+def test_what_is_not_speech(tmp_path, line, dropped):
+    path = write(tmp_path, "t.txt", f"Interviewer: Hello.\n\n{line}\n")
+    text = parse_file(path).turns[0].text
+    assert text == ("Hello." if dropped else f"Hello.\n\n{line}")

@@ -4,7 +4,7 @@ Recognized by shape, not by suffix (hand-written: each tool has its own schema; 
 ``json`` reads them):
 
 - **WhisperX / faster-whisper / Whisper** — ``{"segments": [{"start", "end", "text",
-  "speaker"?, "words"?}]}``: one cue per segment; the speaker is the segment's ``speaker``
+  "speaker"?, "words"?}]}`` (or the bare list of segments): one cue per segment; the speaker is the segment's ``speaker``
   (WhisperX ``--diarize``), else the majority ``speaker`` of its words. Without any speaker the
   file is refused: diarization was off;
 - **Rev.com** — ``{"monologues": [{"speaker", "speaker_name"?, "elements": [{"value", "ts"}]}]}``
@@ -40,6 +40,9 @@ def parse(path: Path, text: str) -> tuple[list[Turn], dict[str, str]]:
                          "export the transcript again from the tool", line=exc.lineno) from None
     if isinstance(data, dict) and isinstance(data.get("monologues"), list):
         return _rev(path, data), {}
+    if isinstance(data, list) and data and all(isinstance(s, dict) and "text" in s
+                                               for s in data[:5]):
+        return _whisper(path, data), {}  # a bare list of segments (faster-whisper scripts)
     if isinstance(data, dict) and isinstance(data.get("segments"), list):
         segments = data["segments"]
         if any(isinstance(s, dict) and isinstance(s.get("words"), list) and "text" not in s

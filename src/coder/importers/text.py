@@ -82,8 +82,8 @@ _NOT_SPEECH = re.compile(
         [(\[]\s*(?:\d+(?:[.,]\d+)?\s*(?:s|sec|secs|seconds?|sek|sekunden|сек|секунд[аы]?)\s*
                   (?:pause|pausa|пауза)?|pause\s+\d+(?:[.,]\d+)?\s*(?:s|sec|seconds?)?
                   |пауза\s+\d+(?:[.,]\d+)?\s*(?:с|сек)?)\s*[)\]]        # (12 seconds pause)
-      | [{\[(]?\s*(?:end|the\s+end|end\s+of\s+(?:the\s+)?(?:interview|transcript|recording|tape)
-                  |конец(?:\s+(?:интервью|записи|стенограммы))?)\s*[}\])]?\.?   # {END}
+      | [{\[(]\s*(?:end|the\s+end|end\s+of\s+(?:the\s+)?(?:interview|transcript|recording|tape)
+                  |конец(?:\s+(?:интервью|записи|стенограммы))?)\s*[}\])]\.?   # {END}
       | transcribed\s+by\s+https?://otter\.ai
       | .{1,80}\s(?:started|stopped)\s+transcription                  # Teams
       | (?:transcription|meeting)\s+ended\s+after\s+\d.*             # Google Meet
