@@ -104,13 +104,14 @@ def _turns(path: Path, cues) -> list[Turn]:
     labelled = 0
     for start, end, line, parts in cues:
         cue_speaker: str | None = None
+        voiced = False
         for index, (voice, plain) in enumerate(parts):
             plain = plain.strip()
             if voice:
-                cue_speaker = voice
+                cue_speaker, voiced = voice, True
                 if plain.startswith(voice + ":"):  # "<v Ann:>Ann: Hello"
                     plain = plain[len(voice) + 1:].strip()
-            else:
+            elif not voiced:  # inside a voice span a "Word: …" line is text
                 label = split_label(plain)
                 if label:
                     cue_speaker, plain = label
