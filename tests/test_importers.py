@@ -35,7 +35,8 @@ def error_text(path: Path, **kwargs) -> str:
 # ---------------------------------------------------------------------------- registry
 
 def test_suffixes():
-    assert SUFFIXES == {".txt", ".md", ".markdown", ".docx", ".vtt", ".srt"}
+    assert SUFFIXES == {".txt", ".md", ".markdown", ".docx", ".vtt", ".srt", ".json", ".csv",
+                        ".tsv", ".html", ".htm"}
 
 
 def test_sha256_of_bytes():
@@ -234,8 +235,9 @@ def test_srt():
 
 def test_caption_without_any_label(tmp_path):
     path = write(tmp_path, "c.srt", "1\n00:00:01,000 --> 00:00:02,000\nhello\n")
-    assert error_text(path) == (f"{path}:3: cue has no speaker label — begin the first cue with "
-                                "`Name: text` (Zoom) or `<v Name>text</v>` (Teams)")
+    assert error_text(path) == (f"{path}:3: no cue has a speaker label — give the cues speaker "
+                                "labels: `Name: text` (Zoom), `<v Name>text</v>` (Teams) or "
+                                "`[SPEAKER_00]: text` (WhisperX with --diarize)")
 
 
 # ---------------------------------------------------------------------------- bad input
@@ -257,10 +259,17 @@ def test_utf16_without_bom(tmp_path):
     assert "--encoding utf-16-le" in error_text(path)
 
 
-def test_undecodable_bytes_name_the_line(tmp_path):
-    path = write(tmp_path, "c.txt", "Q: Hi?\n\nA: ".encode() + "Привет".encode("cp1251") + b"\n")
-    assert error_text(path) == (f"{path}:3: undecodable byte 0xcf (not UTF-8) — re-save the file "
-                                "as UTF-8 or pass --encoding (e.g. cp1251)")
+def test_undecodable_bytes_name_the_line_and_the_likely_codec(tmp_path):
+    answer = "Интервьюер: Расскажите о событиях января."
+    path = write(tmp_path, "c.txt", "Q: Hi?\n\n".encode() + answer.encode("cp1251") + b"\n")
+    assert error_text(path) == (f"{path}:3: undecodable byte 0xc8 (not UTF-8) — it looks like "
+                                "cp1251: pass --encoding cp1251, or re-save the file as UTF-8")
+    assert parse_file(path, encoding="cp1251").turns[1].speaker == "Интервьюер"
+
+
+def test_undecodable_bytes_without_a_guess(tmp_path):
+    path = write(tmp_path, "c.txt", b"Q: Hi?\n\nA: \xff\xfe\xfa\n")
+    assert error_text(path).startswith(f"{path}:3: undecodable byte 0xff (not UTF-8) — ")
 
 
 def test_no_turns_found(tmp_path):
@@ -289,8 +298,9 @@ def test_unclosed_front_matter(tmp_path):
 
 def test_unknown_format(tmp_path):
     path = write(tmp_path, "notes.rtf", "{\\rtf1\\ansi Some text}\n")
-    assert error_text(path) == (f"{path}: unknown format — give a .txt, .md, .docx, .vtt or .srt "
-                                "transcript with speaker labels (`Name: text`)")
+    assert error_text(path) == (f"{path}: unknown format — give a .txt, .md, .docx, .vtt, .srt, "
+                                ".json, .csv or .html transcript with speaker labels "
+                                "(`Name: text`)")
 
 
 def test_corrupt_docx(tmp_path):

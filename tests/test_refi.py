@@ -140,7 +140,7 @@ def test_exported_qdpx_and_qdc_are_schema_valid_and_complete(cli, corpus, tmp_pa
     assert description.endswith("\n\nKey: power_transfer")
     assert len(root.findall("q:Cases/q:Case", q)) == 11
     assert {v.get("name") for v in root.iterfind("q:Variables/q:Variable", q)} == \
-        {"participant", "country", "mode", "date", "interviewer"}
+        {"participant", "country", "mode", "date", "interviewer", "language"}
     notes = root.findall("q:Notes/q:Note", q)
     assert notes and all(n.get("creatingUser") for n in notes)
 

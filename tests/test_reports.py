@@ -313,7 +313,7 @@ def test_unknown_attribute_and_coder_are_clean_errors(sample):
     assert result.exit_code == 1
     assert result.stderr.strip() == (
         "error: no transcript has the attribute 'gender' — use one of: transcript, "
-        "participant, country, date, interviewer, mode")
+        "participant, country, date, interviewer, language, mode")
     result = _invoke(sample, "report", "themes", "--coder", "dave")
     assert result.exit_code == 1
     assert "no coder 'dave' in the project (coders: alice, bob, carol, consensus)" in \

@@ -16,8 +16,11 @@ from sqlalchemy import Integer, delete, func, select
 from coder.db.engine import Project, insert_rows
 from coder.db.models import Attribute, Coding, Participant, Review, Segment, Transcript, utcnow
 from coder.errors import ConflictError, InputError, NotFoundError
+from coder.roles import (  # noqa: F401  (re-exported: the REFI importer uses them)
+    INTERVIEWER_LABELS, _find_interviewer, _rename_speakers, parse_speaker_map,
+    project_interviewer_labels,
+)
 
-INTERVIEWER_LABELS = ("interviewer", "q", "i", "int")
 SEGMENT_FIELDS = ("n", "speaker", "role", "start", "end", "text", "char_start", "char_end")
 segment_values = itemgetter(*SEGMENT_FIELDS)
 PARTICIPANT, INTERVIEWER = "participant", "interviewer"
@@ -41,7 +44,7 @@ class PreparedTranscript:
     attributes: dict[str, str]
     text: str
     segments: list[dict]
-    status: str = "new"  # new | unchanged | replaced | updated (attributes only)
+    status: str = "new"  # new | unchanged | replaced | resplit | updated (attributes only)
 
     @property
     def participant_segments(self) -> int:
@@ -55,6 +58,7 @@ class ImportReport:
     dry_run: bool = False
     meta: Path | None = None
     meta_rows: dict[str, dict[str, str]] = field(default_factory=dict)
+    skipped: list[tuple[Path, str]] = field(default_factory=list)  # (file, why) in folders
 
     def count(self, status: str) -> int:
         return sum(1 for t in self.transcripts if t.status == status)
@@ -62,21 +66,66 @@ class ImportReport:
 
 # ---------------------------------------------------------------------------- reading inputs
 
-def collect_paths(paths: Iterable[str | Path], skipped: list | None = None) -> list[Path]:
-    """Files as given, folders searched recursively for transcript suffixes, in sorted order;
-    what the search left out (hidden, other suffixes, unreadable) is appended to ``skipped``
-    (see :mod:`coder.importers.walk`)."""
-    from coder.importers import SUFFIXES
+@dataclass
+class Collected:
+    """The files of an import: those named, and those found in folders (which may be skipped)."""
+
+    files: list[Path]
+    from_folder: set[Path] = field(default_factory=set)
+    skipped: list[tuple[Path, str]] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+
+def collect_files(paths: Iterable[str | Path], *, exclude: Iterable[Path] = ()) -> Collected:
+    """Files as given, folders searched recursively for transcript suffixes, in sorted order
+    (:func:`coder.importers.walk.find_files`: ``..`` and hidden folders the user named work).
+
+    What the search left out comes back in ``skipped`` with the reason (a legacy ``.doc``, a
+    PDF, a hidden entry, an unreadable folder…), except what a study folder usually also holds
+    (YAML, images, audio: :data:`~coder.importers.registry.QUIET_SUFFIXES`). ``exclude`` (the
+    --meta file) is passed over.
+    """
+    from coder.importers.registry import QUIET_SUFFIXES, SUFFIXES
     from coder.importers.walk import find_files
 
-    paths = list(paths)
+    paths = [Path(p) for p in paths]
+    excluded = {Path(p).resolve() for p in exclude}
+    named = {p.resolve() for p in paths if p.is_file()}
     found, left_out = find_files(paths, SUFFIXES)
-    if skipped is not None:
-        skipped.extend(left_out)
-    if not found:
+    collected = Collected([f for f in found if f.resolve() not in excluded])
+    collected.from_folder = {f for f in collected.files if f.resolve() not in named}
+    for entry in left_out:
+        suffix = entry.path.suffix.lower()
+        if entry.path.resolve() in excluded or suffix in QUIET_SUFFIXES:
+            continue
+        reason = entry.reason
+        if suffix in (".doc", ".rtf", ".odt", ".pages", ".pdf"):
+            reason = _why_not(suffix)
+        collected.skipped.append((entry.path, reason))
+    if not collected.files:
         raise InputError(", ".join(map(str, paths)), "no transcript files found",
-                         "give .txt, .md, .docx, .vtt or .srt files or a folder holding them")
-    return found
+                         "give .txt, .md, .docx, .vtt, .srt, .json, .csv or .html files or a "
+                         "folder holding them")
+    return collected
+
+
+def _why_not(suffix: str) -> str:
+    if suffix in (".doc", ".rtf", ".odt", ".pages"):
+        return f"{suffix} is not read: save it as .docx or .txt"
+    if suffix == ".pdf":
+        return "PDF is not read: export the transcript as .docx or .txt"
+    return f"not a transcript format ({suffix or 'no suffix'})"
+
+
+def collect_paths(paths: Iterable[str | Path], skipped: list | None = None) -> list[Path]:
+    """Files as given, folders searched recursively for transcript suffixes, in sorted order;
+    what was left out is appended to ``skipped`` as ``(path, reason)``."""
+    collected = collect_files(paths)
+    if skipped is not None:
+        skipped.extend(collected.skipped)
+    return collected.files
 
 
 def read_meta(path: Path, encoding: str | None = None) -> dict[str, dict[str, str]]:
@@ -106,29 +155,23 @@ def read_meta(path: Path, encoding: str | None = None) -> dict[str, dict[str, st
     return rows
 
 
-def _find_interviewer(speakers: list[str], meta_label: str | None, option: str | None):
-    wanted = meta_label or option
-    if wanted:
-        for s in speakers:
-            if s.casefold() == wanted.casefold():
-                return s
-        return None
-    for s in speakers:
-        if s.casefold().rstrip(".") in INTERVIEWER_LABELS:
-            return s
-    return None
-
-
 def prepare(parsed, meta_rows: dict[str, dict[str, str]], interviewer: str | None,
-            warnings: list[str]) -> PreparedTranscript:
-    """Resolve id, attributes, roles and offsets of one parsed transcript."""
+            warnings: list[str], *, speakers: dict[str, str] | None = None,
+            interviewer_labels: Iterable[str] = ()) -> PreparedTranscript:
+    """Resolve id, attributes, speaker names, roles and offsets of one parsed transcript."""
     from coder.safeio import check_id
 
     tid = check_id(parsed.path, parsed.meta.get("id") or parsed.path.stem)
     attributes = {k: v for k, v in meta_rows.get(tid, {}).items()}
     attributes.update({k: v for k, v in parsed.meta.items() if k != "id" and v != ""})
+    warnings.extend(parsed.warnings)
+    mapping = dict(speakers or {})
+    if attributes.get("speakers"):
+        mapping.update(parse_speaker_map(attributes["speakers"], f"{parsed.path}: `speakers`"))
+    _rename_speakers(parsed, mapping, warnings)
     speakers = list(dict.fromkeys(t.speaker for t in parsed.turns))
-    label = _find_interviewer(speakers, attributes.get("interviewer"), interviewer)
+    label = _find_interviewer(speakers, attributes.get("interviewer"), interviewer,
+                              interviewer_labels)
     if label is None:
         given = attributes.get("interviewer") or interviewer
         why = f"no speaker is labelled {given!r}" if given else "no interviewer label found"
@@ -152,20 +195,32 @@ def prepare(parsed, meta_rows: dict[str, dict[str, str]], interviewer: str | Non
 
 # ---------------------------------------------------------------------------- importing
 
-def parse_transcripts(paths: Iterable[str | Path], *, meta: Path | None = None,
+def parse_transcripts(paths: Iterable[str | Path] | Collected, *, meta: Path | None = None,
                       interviewer: str | None = None, encoding: str | None = None,
                       progress: Callable[[Path], None] | None = None,
-                      allow_pii: bool = False, identifiers: Path | None = None) -> ImportReport:
+                      allow_pii: bool = False, identifiers: Path | None = None,
+                      speakers: dict[str, str] | None = None,
+                      interviewer_labels: Iterable[str] = ()) -> ImportReport:
     """Parse and resolve every file; no database needed. Any bad file raises InputError.
+
+    A file found in a folder that is readable but no transcript
+    (:class:`~coder.importers.base.NotATranscript`: a chat log, JSON of another shape) is
+    skipped and listed in ``report.skipped``; named on its own, it is an error. ``speakers``
+    maps speaker labels to names (``SPEAKER_00`` → ``Interviewer``), as does a metadata column
+    ``speakers``; ``interviewer_labels`` adds the project's own interviewer labels.
 
     Unless ``allow_pii``, the personal-data gate scans every file (with the names of the
     ``identifiers`` file, which is read, never stored) and raises
     :class:`~coder.anonymize.PiiFound` listing each finding.
     """
     from coder.importers import parse_file
+    from coder.importers.base import NotATranscript
 
-    files = collect_paths(paths)
-    report = ImportReport(meta=meta, meta_rows=read_meta(meta, encoding) if meta else {})
+    collected = paths if isinstance(paths, Collected) else \
+        collect_files(paths, exclude=[meta] if meta else [])
+    files = collected.files
+    report = ImportReport(meta=meta, meta_rows=read_meta(meta, encoding) if meta else {},
+                          skipped=list(collected.skipped))
     seen: dict[str, Path] = {}
     gate = None
     if not allow_pii:
@@ -173,8 +228,15 @@ def parse_transcripts(paths: Iterable[str | Path], *, meta: Path | None = None,
 
         gate = ImportGate(identifiers, files=files, meta=meta, encoding=encoding)
     for path in files:
-        parsed = parse_file(path, encoding=encoding)
-        item = prepare(parsed, report.meta_rows, interviewer, report.warnings)
+        try:
+            parsed = parse_file(path, encoding=encoding)
+        except NotATranscript as exc:
+            if path not in collected.from_folder:
+                raise
+            report.skipped.append((path, exc.problem))
+            continue
+        item = prepare(parsed, report.meta_rows, interviewer, report.warnings,
+                       speakers=speakers, interviewer_labels=interviewer_labels)
         if gate is not None:
             gate.check(parsed, item.id)
         if item.id in seen:
@@ -197,7 +259,7 @@ def store_transcripts(project: Project, report: ImportReport, *, replace: bool =
     with project.write() as conn:
         existing = _existing(conn, ids)
         for item in report.transcripts:
-            _classify(conn, item, existing.get(item.id), replace)
+            _classify(conn, item, existing.get(item.id), replace, report.warnings)
         if report.meta is not None:
             known = set(ids) | set(conn.execute(select(T.c.id)).scalars())
             for tid in sorted(set(report.meta_rows) - known):
@@ -218,10 +280,13 @@ def import_transcripts(project: Project, paths: Iterable[str | Path], *,
                        replace: bool = False, dry_run: bool = False,
                        encoding: str | None = None,
                        progress: Callable[[Path], None] | None = None,
-                       allow_pii: bool = False, identifiers: Path | None = None) -> ImportReport:
+                       allow_pii: bool = False, identifiers: Path | None = None,
+                       speakers: dict[str, str] | None = None) -> ImportReport:
     """Parse ``paths`` and store them as transcripts, all in one transaction."""
     report = parse_transcripts(paths, meta=meta, interviewer=interviewer, encoding=encoding,
-                               progress=progress, allow_pii=allow_pii, identifiers=identifiers)
+                               progress=progress, allow_pii=allow_pii, identifiers=identifiers,
+                               speakers=speakers,
+                               interviewer_labels=project_interviewer_labels(project))
     return store_transcripts(project, report, replace=replace, dry_run=dry_run)
 
 
@@ -236,23 +301,35 @@ def _existing(conn, ids: list[str]) -> dict[str, tuple[str, dict[str, str]]]:
     return found
 
 
-def _classify(conn, item: PreparedTranscript, existing, replace: bool) -> None:
+def _classify(conn, item: PreparedTranscript, existing, replace: bool,
+              warnings: list[str]) -> None:
     if existing is None:
         item.status = "new"
         return
     sha, attributes = existing
     if sha == item.sha256:
-        item.status = "unchanged" if attributes == item.attributes else "updated"
+        if not _split_differs(conn, item):
+            item.status = "unchanged" if attributes == item.attributes else "updated"
+            return
+        if not replace:
+            warnings.append(f"{item.path}: {item.id!r} is unchanged, but with the current "
+                            "speaker and interviewer settings it splits differently — pass "
+                            "--replace to re-split it")
+            item.status = "unchanged" if attributes == item.attributes else "updated"
+            return
+        codings, reviews = _coded(conn, item.id)
+        if codings or reviews:
+            raise ConflictError(f"{item.path}: transcript {item.id!r} has {codings} codings and "
+                                f"{reviews} reviewed segments, so it is not re-split — to change "
+                                f"only who the interviewer is, run `coder transcripts relabel "
+                                f"{item.id} --interviewer LABEL` (codings stay valid)")
+        item.status = "resplit"
         return
     if not replace:
         raise ConflictError(f"{item.path}: transcript {item.id!r} already exists with different "
                             "content — pass --replace to overwrite it (allowed only while it has "
                             "no codings)")
-    segs = select(S.c.id).where(S.c.transcript_id == item.id)
-    codings = conn.execute(select(func.count()).select_from(Coding.__table__)
-                           .where(Coding.__table__.c.segment_id.in_(segs))).scalar_one()
-    reviews = conn.execute(select(func.count()).select_from(Review.__table__)
-                           .where(Review.__table__.c.segment_id.in_(segs))).scalar_one()
+    codings, reviews = _coded(conn, item.id)
     if codings or reviews:
         raise ConflictError(f"{item.path}: transcript {item.id!r} has {codings} codings and "
                             f"{reviews} reviewed segments — export them (coder codings export), "
@@ -260,14 +337,34 @@ def _classify(conn, item: PreparedTranscript, existing, replace: bool) -> None:
     item.status = "replaced"
 
 
+def _coded(conn, transcript_id: str) -> tuple[int, int]:
+    """(codings, reviews) on the segments of one transcript."""
+    segs = select(S.c.id).where(S.c.transcript_id == transcript_id)
+    codings = conn.execute(select(func.count()).select_from(Coding.__table__)
+                           .where(Coding.__table__.c.segment_id.in_(segs))).scalar_one()
+    reviews = conn.execute(select(func.count()).select_from(Review.__table__)
+                           .where(Review.__table__.c.segment_id.in_(segs))).scalar_one()
+    return codings, reviews
+
+
+def _split_differs(conn, item: PreparedTranscript) -> bool:
+    """Whether the stored segments (speaker, role, text) or interviewer differ from ``item``'s."""
+    stored = conn.execute(select(S.c.speaker, S.c.role, S.c.text)
+                          .where(S.c.transcript_id == item.id).order_by(S.c.n)).all()
+    interviewer = conn.execute(select(T.c.interviewer).where(T.c.id == item.id)).scalar_one()
+    return interviewer != item.interviewer or \
+        [tuple(r) for r in stored] != [(s["speaker"], s["role"], s["text"])
+                                       for s in item.segments]
+
+
 def _write(conn, items: list[PreparedTranscript]) -> None:
     now = utcnow()
-    replaced = [i.id for i in items if i.status == "replaced"]
+    replaced = [i.id for i in items if i.status in ("replaced", "resplit")]
     for chunk in _chunks(replaced, 500):
         conn.execute(delete(S).where(S.c.transcript_id.in_(chunk)))
         conn.execute(delete(A).where(A.c.transcript_id.in_(chunk)))
         conn.execute(delete(T).where(T.c.id.in_(chunk)))
-    fresh = [i for i in items if i.status in ("new", "replaced")]
+    fresh = [i for i in items if i.status in ("new", "replaced", "resplit")]
     updated = [i for i in items if i.status == "updated"]
     if not fresh and not updated:
         return
@@ -331,6 +428,6 @@ def get_transcript(project: Project, transcript_id: str) -> dict:
             "segments": [dict(s._mapping) for s in segs]}
 
 
-__all__ = ["ImportReport", "PreparedTranscript", "collect_paths", "get_transcript",
-           "import_transcripts", "list_transcripts", "parse_transcripts", "read_meta",
-           "store_transcripts"]
+__all__ = ["Collected", "ImportReport", "PreparedTranscript", "collect_files", "collect_paths",
+           "get_transcript", "import_transcripts", "list_transcripts", "parse_speaker_map",
+           "parse_transcripts", "read_meta", "store_transcripts"]

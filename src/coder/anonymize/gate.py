@@ -72,7 +72,8 @@ class ImportGate:
                              "keep the key file outside the transcripts folder")
         if meta is not None:
             self.findings += scan_file(Path(meta), identifiers=self.identifiers,
-                                       pseudonyms=self.pseudonyms, label=str(meta))
+                                       pseudonyms=self.pseudonyms, label=str(meta),
+                                       encoding=encoding)
 
     def check(self, parsed, transcript_id: str | None = None) -> None:
         """Scan one :class:`~coder.importers.base.ParsedTranscript`; remember what is found."""

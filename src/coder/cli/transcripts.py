@@ -17,17 +17,26 @@ transcripts_app = typer.Typer(help="List and show imported transcripts.", no_arg
 
 def import_(
     paths: Annotated[list[Path], typer.Argument(
-        help="Transcript files or folders (searched recursively): .txt (speaker-labelled or "
-             "Otter.ai), .md, .docx, .vtt (Zoom/Teams), .srt.", show_default=False)],
+        help="Transcript files or folders (searched recursively): speaker-labelled .txt/.md, "
+             "Word .docx (also Teams, Google Meet, Otter), .vtt/.srt captions (Zoom, Teams, "
+             "WhisperX, noScribe), WhisperX/Rev/Amberscript .json, speaker-table .csv/.tsv, "
+             "Word or noScribe .html. Recognized by content.", show_default=False)],
     meta: Annotated[Optional[Path], typer.Option(
         "--meta", metavar="CSV", help="Participants file: a `transcript` column matching the "
         "ids (file stems), every other column an attribute (country, mode, date, …).")] = None,
     interviewer: Annotated[Optional[str], typer.Option(
         "--interviewer", metavar="LABEL", help="Speaker label of the interviewer when neither "
-        "the metadata nor the usual labels (Interviewer, Q, I, Int) say it.")] = None,
+        "the metadata nor the usual labels say it (Interviewer, Q, I, Int, Moderator, "
+        "Facilitator, Интервьюер, Вопрос, И, Модератор, and the project's setting "
+        "interviewer_labels).")] = None,
+    speakers: Annotated[Optional[str], typer.Option(
+        "--speakers", metavar="MAP", help="Rename speakers, e.g. diarized labels: "
+        "\"SPEAKER_00=Interviewer, SPEAKER_01=KZ-04\". A metadata column `speakers` does the "
+        "same per transcript.")] = None,
     replace: Annotated[bool, typer.Option(
-        "--replace", help="Overwrite transcripts whose content changed (only while they have "
-        "no codings).")] = False,
+        "--replace", help="Overwrite transcripts whose content changed, and re-split unchanged "
+        "files whose speaker or interviewer settings changed (only while they have no "
+        "codings; see `coder transcripts relabel`).")] = False,
     dry_run: Annotated[bool, typer.Option(
         "--dry-run", help="Parse and report what would be imported; write nothing.")] = False,
     encoding: Annotated[Optional[str], typer.Option(
@@ -62,41 +71,45 @@ def import_(
         from coder.errors import CoderError
 
         raise CoderError("--coder-map applies to REFI-QDA (.qdpx) projects only — leave it out")
-    from coder.transcripts import collect_paths, parse_transcripts, store_transcripts
+    from coder.errors import NotFoundError
+    from coder.transcripts import (
+        collect_files, parse_speaker_map, parse_transcripts, project_interviewer_labels,
+        store_transcripts,
+    )
 
-    skipped: list = []
-    try:
-        files = collect_paths(paths, skipped)
-    finally:  # also when nothing was found: the listing says why
-        for entry in skipped:
-            if meta is None or entry.path.resolve() != meta.resolve():
-                warn(str(entry))
+    mapping = parse_speaker_map(speakers)
+    files = collect_files(paths, exclude=[meta] if meta else [])
+    try:  # an existing project's settings (interviewer labels) apply; a new one is made after
+        project = open_project(db)  # parsing, so that a bad file leaves no empty project behind
+    except NotFoundError:
+        project = None
     with _progress(len(files)) as advance:
         report = parse_transcripts(files, meta=meta, interviewer=interviewer,
                                    encoding=encoding, progress=advance,
-                                   allow_pii=allow_pii, identifiers=identifiers)
-    from coder.errors import NotFoundError
-
-    try:
-        project = open_project(db, create=not dry_run)
-    except NotFoundError:
-        if not dry_run:
-            raise
-        project = None  # a dry run into a project that does not exist yet: everything is new
-    if project is not None:
+                                   allow_pii=allow_pii, identifiers=identifiers,
+                                   speakers=mapping,
+                                   interviewer_labels=project_interviewer_labels(project))
+    if project is None and not dry_run:
+        project = open_project(db, create=True)
+    if project is not None:  # a dry run into a project that does not exist yet: all is new
         store_transcripts(project, report, replace=replace, dry_run=dry_run)
     for text in report.warnings:
         warn(text)
+    for path, why in report.skipped:
+        warn(f"skipped {path}: {why}")
     verb = "would import" if dry_run else "imported"
     for t in report.transcripts:
         what = {"new": verb, "replaced": "would replace" if dry_run else "replaced",
+                "resplit": "would re-split" if dry_run else "re-split",
                 "unchanged": "unchanged", "updated": "attributes updated"}[t.status]
         message(f"{what}: {t.id} ({t.format}, {len(t.segments)} turns, "
                 f"{t.participant_segments} by the participant) from {t.path}")
-    new = report.count("new") + report.count("replaced")
+    new = report.count("new") + report.count("replaced") + report.count("resplit")
     message(f"{verb} {new} transcript(s), {report.count('unchanged')} unchanged"
             + (f", {report.count('updated')} with new attributes" if report.count("updated")
-               else "") + (f" into {project.label}" if not dry_run else ""))
+               else "")
+            + (f", {len(report.skipped)} file(s) skipped" if report.skipped else "")
+            + (f" into {project.label}" if not dry_run else ""))
 
 
 class _progress:
@@ -155,6 +168,64 @@ def show(transcript_id: Annotated[str, typer.Argument(metavar="ID", help="Transc
             for s in data["segments"]]
     _render(["n", "speaker", "role", "start", "end", "text"], rows, format, output,
             title=None)
+
+
+@transcripts_app.command("remove")
+def remove(transcript_id: Annotated[str, typer.Argument(metavar="ID", help="Transcript id.")],
+           force: Annotated[bool, typer.Option(
+               "--force", help="Also delete the codings, reviews and consensus decisions made "
+               "on it (refused without this while any exist).")] = False,
+           yes: Annotated[bool, typer.Option(
+               "--yes", "-y", help="Do not ask for confirmation.")] = False,
+           db: DbOption = None) -> None:
+    """Remove a transcript with its segments and attributes, e.g. to import it again.
+
+    It says what it deletes and asks first (unless --yes). Codings on it are never deleted
+    silently: without --force the command refuses and counts them.
+    """
+    from coder.transcript_fixes import remove_transcript
+
+    project = open_project(db)
+    plan = remove_transcript(project, transcript_id, force=force, dry_run=True)
+    _confirm(f"remove transcript {transcript_id} ({plan.describe()})?", yes)
+    done = remove_transcript(project, transcript_id, force=force)
+    message(f"removed {transcript_id}: {done.describe()}")
+
+
+@transcripts_app.command("relabel")
+def relabel(transcript_id: Annotated[str, typer.Argument(metavar="ID", help="Transcript id.")],
+            interviewer: Annotated[str, typer.Option(
+                "--interviewer", metavar="LABEL", help="The speaker label whose turns are the "
+                "interviewer's; every other turn becomes the participant's.")],
+            db: DbOption = None) -> None:
+    """Change which speaker is the interviewer, keeping segments (and so codings) as they are.
+
+    Use it when a transcript was imported with the wrong interviewer and already has codings
+    (otherwise `coder import --replace` re-splits it from the file).
+    """
+    from coder.transcript_fixes import relabel_interviewer
+
+    done = relabel_interviewer(open_project(db), transcript_id, interviewer)
+    message(f"relabelled {transcript_id}: interviewer {done.previous or '(none)'} → "
+            f"{done.interviewer}; {done.to_interviewer} segment(s) now interviewer turns, "
+            f"{done.to_participant} now participant turns")
+    if done.codings_on_interviewer:
+        warn(f"{transcript_id}: {done.codings_on_interviewer} coding(s) are on segments that "
+             "are now interviewer turns; they are kept but no longer count in agreement or "
+             "reports")
+
+
+def _confirm(question: str, yes: bool) -> None:
+    import sys
+
+    from coder.errors import CoderError
+
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise CoderError(f"{question[:-1]} needs confirmation — pass --yes")
+    if not typer.confirm(question, err=True):
+        raise CoderError("aborted: nothing removed")
 
 
 def _clock(seconds: float | None) -> str:

@@ -17,6 +17,11 @@ from pathlib import Path
 from coder.errors import InputError
 
 
+class NotATranscript(InputError):
+    """A readable file that is not an interview transcript (a chat log, a JSON file of another
+    shape, a legacy binary document): an error when named, skipped (and listed) in a folder."""
+
+
 @dataclass
 class Turn:
     speaker: str
@@ -24,6 +29,7 @@ class Turn:
     start: float | None = None
     end: float | None = None
     line: int | None = None  # 1-based source line where the turn starts, for messages
+    guessed: bool = False    # an unlabelled cue given to the speaker before (or after) it
 
 
 @dataclass
@@ -33,6 +39,7 @@ class ParsedTranscript:
     turns: list[Turn]           # merged turns, in order
     meta: dict[str, str] = field(default_factory=dict)  # front matter, as strings
     sha256: str = ""            # of the file's bytes
+    warnings: list[str] = field(default_factory=list)  # what the reader decided for the user
 
 
 def decode(path: Path, data: bytes, encoding: str | None = None) -> str:
@@ -68,11 +75,34 @@ def decode(path: Path, data: bytes, encoding: str | None = None) -> str:
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
+            likely = guess_encoding(data)
+            how = (f"it looks like {likely}: pass --encoding {likely}, or re-save the file as "
+                   "UTF-8" if likely else
+                   "re-save the file as UTF-8 or pass --encoding (e.g. cp1251)")
             raise InputError(path, f"undecodable byte 0x{data[exc.start]:02x} (not UTF-8)",
-                             "re-save the file as UTF-8 or pass --encoding (e.g. cp1251)",
-                             line=_line_of(data, exc.start)) from None
+                             how, line=_line_of(data, exc.start)) from None
     text = unicodedata.normalize("NFC", text.lstrip("\ufeff"))
     return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def guess_encoding(data: bytes) -> str | None:
+    """The codec charset-normalizer finds most likely for ``data`` (None if it finds none).
+
+    Only a suggestion for the error message: a guess is never used to decode silently.
+    """
+    from charset_normalizer import from_bytes
+
+    sample = data[:200_000]
+    # The code pages of the study's languages (Cyrillic, Armenian, Western) first; any other
+    # only when none of them fits.
+    best = from_bytes(sample, cp_isolation=list(_LIKELY_CODECS)).best() or from_bytes(sample).best()
+    if best is None or best.encoding in ("utf_8", "ascii"):
+        return None
+    return best.encoding.replace("_", "-")
+
+
+_LIKELY_CODECS = ("cp1251", "koi8_r", "cp866", "mac_cyrillic", "iso8859_5", "cp1252",
+                  "iso8859_15", "cp1250", "kz1048", "cp1254")
 
 
 def _looks_utf16(data: bytes) -> bool:

@@ -1,7 +1,9 @@
 """Markdown: optional YAML front matter between ``---`` lines, then speaker-labelled turns.
 
 Turns are ``**Label:** text``, ``**Label**: text`` or ``Label: text`` (the label rule of
-:mod:`coder.importers.text`). Headings (``# …``) and thematic breaks (``---``) separate
+:mod:`coder.importers.text`), also with a list bullet and a time before the label
+(``- [00:02.07 - 00:02.51] **Speaker 1**: text``) or a time after a bold label
+(``**Emma** [0:18] text``). HTML entities in the text are decoded. Headings (``# …``) and thematic breaks (``---``) separate
 paragraphs and are otherwise ignored. Front matter is read with ruamel.yaml's safe loader;
 values become strings (lists joined with ", ", dates as ISO 8601, booleans as true/false).
 """
@@ -9,6 +11,7 @@ values become strings (lists joined with ", ", dates as ISO 8601, booleans as tr
 from __future__ import annotations
 
 import datetime as dt
+import html
 import re
 from pathlib import Path
 
@@ -33,7 +36,9 @@ def parse(path: Path, text: str) -> tuple[list[Turn], dict[str, str]]:
                              "end it with a line holding only `---`", line=1)
         meta = front_matter(path, "\n".join(lines[1:end]), first_line=2)
         body_start = end + 1
-    body = ["" if _IGNORED.match(line) else line for line in lines[body_start:]]
+    # Markdown written for the web often carries HTML entities (&#39;, &quot;) in its text.
+    body = ["" if _IGNORED.match(line) else (html.unescape(line) if "&" in line else line)
+            for line in lines[body_start:]]
     blocks = paragraphs("\n".join(body), first_line=body_start + 1)
     return turns_from_paragraphs(blocks), meta
 
