@@ -476,7 +476,9 @@ class _Collector:
         a new one split into speaker turns it is done, and said."""
         for (name, existing), selections in sorted(self.partial.items()):
             sel = selections[0]
-            example = (f"{sel.name or sel.guid!r}, characters {sel.start}–{sel.end}")
+            label = sel.name if sel.name and len(sel.name) <= 60 else (
+                f"{sel.name[:57]}…" if sel.name else sel.guid)
+            example = f"{label!r}, characters {sel.start}–{sel.end}"
             if existing:
                 raise ConflictError(
                     f"{self.refi.path}: {len(selections)} selection(s) in {name!r} cover only "
