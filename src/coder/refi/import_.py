@@ -20,7 +20,8 @@ transaction maps it, so any error leaves the project exactly as it was:
   variables, later ones winning; the participant is the ``participant`` variable, else the
   case's name; the names of Cases that are not the participant become ``case``;
 - **memos**: a Note referenced by a Coding, and the Description of a selection with codings
-  (where QualCoder, ATLAS.ti and coder write it) → the memo of those codings; a Note of a
+  (where QualCoder, ATLAS.ti and coder write it) unless it repeats a Note of the selection
+  → the memo of those codings; a Note of a
   selection, or the Description of one without codings (MAXQDA, coder) → the review memo of
   the note's author (else of the selection's coders or creator);
 - **exactness**: a selection that leaves part of a segment's words uncovered would widen its
@@ -444,8 +445,11 @@ class _Collector:
         self.report.selections.append(landed)
         if sel.codings and not _whole(placed.text, sel.start, sel.end, hits):
             self.partial[(source.name, placed.existing)].append(sel)
-        # a selection's Description is the memo of its codings (QualCoder, ATLAS.ti, coder)
-        described = [sel.description] if sel.codings and sel.description else []
+        # a selection's Description is the memo of its codings (QualCoder, ATLAS.ti, coder),
+        # unless it repeats a note of the selection itself (coder's memo on the segment)
+        own = {text for _, text in self._notes(sel.notes)}
+        described = ([sel.description] if sel.codings and sel.description
+                     and sel.description not in own else [])
         coders = []
         for coding in sel.codings:
             cid, name = self.coder(coding.user or sel.user or self.refi.creating_user)
