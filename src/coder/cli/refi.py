@@ -60,7 +60,7 @@ def qdpx(
     write_bytes(result.data, file)
     c = result.counts
     message(f"exported {c['transcripts']} transcript(s), {c['codes']} codes, {c['coders']} "
-            f"coder(s), {c['codings']} codings and {c['memos']} review memo(s) in "
+            f"coder(s), {c['codings']} codings and {c['memos']} memo(s) on segments in "
             f"{c['selections']} selections")
 
 
