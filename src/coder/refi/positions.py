@@ -174,9 +174,16 @@ def decide_units(origin: str, sources: list[tuple[PlainText, list[tuple[str, int
 
     scores = [score(units) for units in order]
     ranked = sorted(range(len(order)), key=lambda i: (-scores[i], i))
-    best, second = ranked[0], ranked[1]
+    best = ranked[0]
+
+    def spans(units: Units) -> list:
+        return [text.convert(start, end, units) for text, _, start, end in disputed]
+
+    # the runner-up is the best convention that reads some selection differently
+    rivals = [i for i in ranked[1:] if spans(order[i]) != spans(order[best])]
     weak = None
-    if scores[best] - scores[second] < max(2, WEAK_MARGIN * 2 * len(disputed)):
+    if rivals and scores[best] - scores[rivals[0]] < max(2, WEAK_MARGIN * 2 * len(disputed)):
+        second = rivals[0]
         weak = (f"selection positions read as {order[best].describe()} on weak evidence: "
                 f"{len(disputed)} selection(s) differ between conventions and "
                 f"{order[second].describe()} fits almost as well ({scores[second]} against "
