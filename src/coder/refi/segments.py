@@ -93,22 +93,40 @@ def _read_turns(text: str, start: int) -> tuple[str, list[Span]] | None:
     return parsed.format, spans
 
 
+_BLANKS = re.compile(r"[ \t\u00a0]+")
+
+
 def _locate(text: str, cursor: int, turns) -> list[Span] | None:
-    """Where each turn's text lies in ``text``, searching forward from ``cursor``; the
-    readers collapse runs of spaces and trim lines, so each line of a turn is matched with
-    any run of blanks between its words. ``None`` when a turn cannot be found."""
+    """Where each turn's text lies in ``text``, searching forward from ``cursor``. The readers
+    collapse runs of blanks and trim lines, so the search runs on ``text`` with every run of
+    blanks squashed to one space, mapped back to ``text``'s offsets. ``None`` when a turn
+    cannot be found."""
+    squashed: list[str] = []
+    origin: list[int] = []  # offset in ``text`` of each character of the squashed text
+    at = 0
+    for match in _BLANKS.finditer(text):
+        squashed.append(text[at:match.start()])
+        origin.extend(range(at, match.start()))
+        squashed.append(" ")
+        origin.append(match.start())
+        at = match.end()
+    squashed.append(text[at:])
+    origin.extend(range(at, len(text)))
+    flat = "".join(squashed)
+    position = bisect_right(origin, cursor - 1)  # the first squashed index at or after cursor
     spans: list[Span] = []
     for turn in turns:
         first = last = None
         for line in turn.text.split("\n"):
-            if not line.strip():
+            line = line.strip()
+            if not line:
                 continue
-            pattern = r"[ \t\u00a0]+".join(re.escape(word) for word in line.split())
-            match = re.compile(pattern).search(text, cursor)
-            if match is None:
+            found = flat.find(line, position)
+            if found < 0:
                 return None
-            first = match.start() if first is None else first
-            last = cursor = match.end()
+            position = found + len(line)
+            first = origin[found] if first is None else first
+            last = origin[position - 1] + 1
         if first is not None:
             spans.append(Span(first, last, turn.speaker, turn.start, turn.end))
     return spans
