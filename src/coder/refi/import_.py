@@ -6,16 +6,27 @@ transaction maps it, so any error leaves the project exactly as it was:
 - **codes** → a codebook version (:func:`coder.refi.codebook.codebook_from_refi`); none is
   added when the codes equal the current codebook's;
 - **users** → coders, named from the user's name (accents dropped, other characters → ``_``);
-  a coding's coder is its ``creatingUser``, else its selection's, else the project's;
+  a coding's coder is its ``creatingUser``, else its selection's, else the project's; the
+  `` (machine coder)`` / `` (reconciled consensus)`` that coder's export adds to a User's name
+  is taken off again and gives the coder's kind;
 - **text sources** → transcripts (id = the source name without a file suffix), split into
-  segments by :mod:`coder.refi.segments`. A transcript that already exists with the same text
-  keeps its segments and selections are placed on them; with other text it is refused;
+  segments by :mod:`coder.refi.segments` (speaker turns by the transcript readers). A
+  transcript that already exists with the same text keeps its segments and selections are
+  placed on them; with other text it is refused;
 - **selections** → the participant segments they overlap, each Coding a coding there;
 - **attributes**: ``participants.csv`` rows (``--meta``), then the variables of the source's
-  Case(s), then ATLAS.ti-style sets named ``name: value``, then the source's own variables,
-  later ones winning; the participant is the ``participant`` variable, else the case's name;
-- **memos**: a Note referenced by a Coding → that coding's memo; a Note (or the Description)
-  of a selection → the review memo of the note's author (else of the selection's coders);
+  Case(s), then the names of the document sets it belongs to as ``set`` (MAXQDA; several
+  joined with ``; ``), then ATLAS.ti-style sets named ``name: value``, then the source's own
+  variables, later ones winning; the participant is the ``participant`` variable, else the
+  case's name; the names of Cases that are not the participant become ``case``;
+- **memos**: a Note referenced by a Coding, and the Description of a selection with codings
+  (where QualCoder, ATLAS.ti and coder write it) unless it repeats a Note of the selection
+  → the memo of those codings; a Note of a
+  selection, or the Description of one without codings (MAXQDA, coder) → the review memo of
+  the note's author (else of the selection's coders or creator);
+- **exactness**: a selection that leaves part of a segment's words uncovered would widen its
+  codings to the whole segment: refused on a transcript already in the project, done with a
+  warning on a new source split into speaker turns;
 - **reviews**: like ``coder codings import``, a coder with codings (or memos) in a transcript
   has reviewed all its participant segments, and their codings there are replaced.
 """
@@ -40,9 +51,9 @@ from coder.errors import ConflictError
 from coder.refi.codebook import (
     CodebookMapping, ascii_fold, codebook_from_refi, load_refi_codebook,
 )
-from coder.refi.model import RefiProject, RefiSelection, RefiSource
+from coder.refi.model import RefiProject, RefiSelection, RefiSource, RefiUser
 from coder.refi.read import read_qdpx
-from coder.refi.segments import has_speaker_labels, overlapping, selection_spans, speaker_spans
+from coder.refi.segments import overlapping, selection_spans, speaker_turns
 
 T, A, P = Transcript.__table__, Attribute.__table__, Participant.__table__
 _SUFFIX = re.compile(r"\.(txt|docx?|rtf|odt|pdf|md)$", re.IGNORECASE)
@@ -106,6 +117,8 @@ class _Placed:
 
     transcript: str
     segments: list[_Seg]
+    text: str = ""
+    existing: bool = False   # the transcript was already in the project
 
     def participant_ids(self) -> list[int]:
         return [seg.id for seg in self.segments if seg.role == "participant"]
@@ -212,11 +225,14 @@ def _plan(refi: RefiProject, meta_rows: dict) -> list[_Planned]:
             if case.name:
                 case_names[guid].append(case.name)
     set_values: dict[str, dict[str, str]] = defaultdict(dict)
-    for group in refi.sets:  # ATLAS.ti document groups "gender: male"
+    set_names: dict[str, list[str]] = defaultdict(list)
+    for group in refi.sets:
         name, sep, value = group.name.partition(":")
-        if sep and name.strip() and value.strip():
-            for guid in group.sources:
+        for guid in group.sources:
+            if sep and name.strip() and value.strip():  # ATLAS.ti groups "gender: male"
                 set_values[guid][name.strip()] = value.strip()
+            elif group.name:  # MAXQDA document sets "ICLS 2024"
+                set_names[guid].append(group.name)
     planned, seen = [], set()
     for source in refi.sources:
         if source.text is None:
@@ -228,10 +244,14 @@ def _plan(refi: RefiProject, meta_rows: dict) -> list[_Planned]:
         seen.add(tid)
         attributes = dict(meta_rows.get(tid, {}))
         attributes.update(case_values.get(source.guid, {}))
+        if set_names.get(source.guid):
+            attributes["set"] = "; ".join(dict.fromkeys(set_names[source.guid]))
         attributes.update(set_values.get(source.guid, {}))
         attributes.update(_named(refi, source.values))
         names = case_names.get(source.guid, [])
         participant = attributes.get("participant") or (names[0] if len(names) == 1 else tid)
+        if names and names != [participant]:  # MAXQDA / Quirkos cases that are not the person
+            attributes.setdefault("case", "; ".join(dict.fromkeys(names)))
         planned.append(_Planned(source, tid, participant, attributes))
     return planned
 
@@ -259,6 +279,19 @@ def coder_name(name: str | None, fallback: str) -> str:
     return cleaned or fallback
 
 
+def user_coder(user: RefiUser) -> tuple[str, str | None]:
+    """``(coder name, kind)`` of a REFI user: the name as :func:`coder_name` cleans it, with
+    the `` (machine coder)`` / `` (reconciled consensus)`` that coder's export adds taken off
+    again (kind ``None``: decided by the name, see :func:`coder.coding.store.coder_kind`)."""
+    from coder.refi.export import USER_SUFFIX
+
+    shown = (user.name or "").strip()
+    for kind, suffix in USER_SUFFIX.items():
+        if shown.endswith(suffix) and shown[:-len(suffix)].strip():
+            return coder_name(shown[:-len(suffix)], f"user-{user.guid[:8]}"), kind
+    return coder_name(shown, coder_name(user.id, f"user-{user.guid[:8]}")), None
+
+
 def _store_users(conn, refi: RefiProject, report: QdpxImport, coder_map: dict[str, str]
                  ) -> dict[str | None, tuple[int, str]]:
     """``{user GUID: (coder id, coder name)}`` for every user, created when new."""
@@ -267,13 +300,13 @@ def _store_users(conn, refi: RefiProject, report: QdpxImport, coder_map: dict[st
     for user in refi.users:
         if user.guid in users:
             continue
-        name = coder_name(user.name, coder_name(user.id, f"user-{user.guid[:8]}"))
+        name, kind = user_coder(user)
         base, n = name, 2
         while names.get(name, user.guid) != user.guid:
             name, n = f"{base}-{n}", n + 1
         names[name] = user.guid
         name = archive_coder(conn, refi.path, user, name, coder_map)  # refi/guards.py
-        users[user.guid] = (get_or_create_coder(conn, name), name)
+        users[user.guid] = (get_or_create_coder(conn, name, kind), name)
         report.coders.append(name)
     return users
 
@@ -295,29 +328,39 @@ def _store_source(conn, item: _Planned, interviewer: str | None, refi: RefiProje
                                 "(--db), or rename the source in your QDA program")
         result.status, result.split = "existing", "existing segments"
     else:
-        ranges = [(s.start, s.end) for s in source.selections if s.start is not None]
-        if source.codings:
-            ranges.append((0, len(text)))
         label = None
-        if has_speaker_labels(text):
-            spans = speaker_spans(text)
+        turns = speaker_turns(text)
+        if turns is not None:
+            fmt, spans = turns
             speakers = list(dict.fromkeys(s.speaker for s in spans))
             label = _find_interviewer(speakers, item.attributes.get("interviewer"), interviewer)
             if label is None:
                 report.warnings.append(f"{refi.path}: source {source.name!r}: no interviewer "
                                        "label found; every turn imported as participant — set "
                                        "an `interviewer` variable or pass --interviewer LABEL")
-            result.split = "speaker labels"
+            result.split = "speaker labels" if fmt == "text" else f"speaker turns ({fmt})"
         else:
+            ranges = [(s.start, s.end) for s in source.selections if s.start is not None]
+            if source.codings:
+                ranges.append((0, len(text)))
             spans = selection_spans(text, ranges)
             result.split = "selections"
         _insert_transcript(conn, item, label, spans, refi)
     placed = _Placed(item.id, [_Seg(*r) for r in conn.execute(
         select(S.c.n, S.c.id, S.c.role, S.c.char_start, S.c.char_end)
-        .where(S.c.transcript_id == item.id).order_by(S.c.char_start, S.c.n))])
+        .where(S.c.transcript_id == item.id).order_by(S.c.char_start, S.c.n))],
+        text=text, existing=result.status == "existing")
     result.segments = len(placed.segments)
     result.participant_segments = len(placed.participant_ids())
     return placed
+
+
+def _whole(text: str, start: int, end: int, hits: list[_Seg]) -> bool:
+    """True when ``[start, end)`` leaves no word of the segments ``hits`` uncovered."""
+    first, last = hits[0], hits[-1]
+    left = text[first.start:start] if start > first.start else ""
+    right = text[end:last.end] if end < last.end else ""
+    return not any(ch.isalnum() for ch in left + right)
 
 
 def _insert_transcript(conn, item: _Planned, interviewer: str | None, spans,
@@ -333,7 +376,7 @@ def _insert_transcript(conn, item: _Planned, interviewer: str | None, spans,
         conn.execute(insert(S), [
             {"transcript_id": item.id, "n": n, "speaker": span.speaker or item.participant,
              "role": "interviewer" if interviewer and span.speaker == interviewer
-             else "participant", "start": None, "end": None,
+             else "participant", "start": span.time_start, "end": span.time_end,
              "text": text[span.start:span.end], "char_start": span.start,
              "char_end": span.end} for n, span in enumerate(spans, start=1)])
     if item.attributes:
@@ -359,6 +402,7 @@ def _store_codings(conn, refi: RefiProject, mapping: CodebookMapping | None, use
     if collect.unknown_codes:
         report.warnings.append(f"{refi.path}: {collect.unknown_codes} coding(s) refer to codes "
                                "that are not in the project's codebook; skipped")
+    collect.check_partial()
     stray = len(set(refi.notes) - collect.used_notes)
     if stray:
         report.warnings.append(f"{refi.path}: {stray} note(s) not attached to a selection or "
@@ -378,6 +422,8 @@ class _Collector:
         self.touched: dict[int, set[str]] = defaultdict(set)  # coder id → transcripts
         self.unknown_codes = 0
         self.used_notes: set[str] = set()
+        # selections narrower than the segments they land on, by (source name, existing)
+        self.partial: dict[tuple[str, bool], list[RefiSelection]] = defaultdict(list)
 
     def coder(self, guid: str | None) -> tuple[int, str]:
         """``(coder id, name)`` of a user GUID; an unknown user becomes a coder of its own."""
@@ -402,6 +448,13 @@ class _Collector:
         landed = PlacedSelection(sel.guid, placed.transcript, sel.start, sel.end,
                                  sorted(seg.n for seg in hits), [])
         self.report.selections.append(landed)
+        if sel.codings and not _whole(placed.text, sel.start, sel.end, hits):
+            self.partial[(source.name, placed.existing)].append(sel)
+        # a selection's Description is the memo of its codings (QualCoder, ATLAS.ti, coder),
+        # unless it repeats a note of the selection itself (coder's memo on the segment)
+        own = {text for _, text in self._notes(sel.notes)}
+        described = ([sel.description] if sel.codings and sel.description
+                     and sel.description not in own else [])
         coders = []
         for coding in sel.codings:
             cid, name = self.coder(coding.user or sel.user or self.refi.creating_user)
@@ -415,8 +468,9 @@ class _Collector:
             memos = self._notes(coding.notes)
             for seg in hits:
                 self.codes[(cid, seg.id)].add(key)
-                self.coding_memos[(cid, seg.id, key)] += [text for _, text in memos]
-        memos = self._notes(sel.notes) + ([(None, sel.description)] if sel.description else [])
+                self.coding_memos[(cid, seg.id, key)] += [text for _, text in memos] + described
+        memos = self._notes(sel.notes) + ([(None, sel.description)]
+                                          if sel.description and not sel.codings else [])
         for author, text in memos:  # the note's author, else whoever coded the selection
             authors = ([self.coder(author)[0]] if author
                        else list(dict.fromkeys(coders)) or [self.coder(sel.user)[0]])
@@ -424,6 +478,26 @@ class _Collector:
                 self.touched[cid].add(placed.transcript)
                 for seg in hits:
                     self.review_memos[(cid, seg.id)].append(text)
+
+    def check_partial(self) -> None:
+        """Codings are made on whole segments: a selection that covers only part of the
+        segments it lands on would be widened. On an existing transcript that is refused; on
+        a new one split into speaker turns it is done, and said."""
+        for (name, existing), selections in sorted(self.partial.items()):
+            sel = selections[0]
+            label = sel.name if sel.name and len(sel.name) <= 60 else (
+                f"{sel.name[:57]}…" if sel.name else sel.guid)
+            example = f"{label!r}, characters {sel.start}–{sel.end}"
+            if existing:
+                raise ConflictError(
+                    f"{self.refi.path}: {len(selections)} selection(s) in {name!r} cover only "
+                    f"part of a segment of the transcript already in the project (first: "
+                    f"{example}); their codings cannot be placed exactly — import the project "
+                    "into another database (--db), where its text is split at the selections")
+            self.report.warnings.append(
+                f"{self.refi.path}: {len(selections)} selection(s) in {name!r} cover only part "
+                f"of a speaker turn (first: {example}); their codings apply to the whole turn, "
+                "as coder codes whole turns")
 
     def _notes(self, guids: list[str]) -> list[tuple[str | None, str]]:
         self.used_notes.update(guids)

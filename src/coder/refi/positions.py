@@ -8,9 +8,9 @@ REFI-QDA §10.2 says positions count Unicode code points from 0; writers differ 
 - the standard, QualCoder and coder itself count code points of the file as it is.
 
 coder stores text LF-normalised with the BOM stripped and offsets in code points, so every
-position is converted. :func:`choose_units` picks the convention from the project's
-``origin``, and checks it against the selections' ``name`` where writers put the quoted text
-there (ATLAS.ti): a convention that makes more names match the text wins.
+position is converted. :func:`decide_units` picks the convention by how the selections fit
+the text — starts and ends between words, names that quote the text (ATLAS.ti) — with the
+project's ``origin`` deciding only ties, and says when the evidence is weak.
 :class:`PlainText` converts in O(log n) per position with two sorted lists (the astral
 characters and the CRLF pairs), so a 600 000-character source costs no per-character table.
 """
@@ -103,6 +103,9 @@ def preferred(origin: str) -> list[Units]:
 
 
 _WS = re.compile(r"\s+")
+_LINE_MARK = re.compile(r"^line:\d+\s*")  # qc's and coder's selection names start so
+NAME_WEIGHT = 4       # a selection name quoting the text is stronger evidence than a boundary
+WEAK_MARGIN = 0.1     # the winner must lead by this share of the disputed evidence
 
 
 def _squash(text: str) -> str:
@@ -112,29 +115,83 @@ def _squash(text: str) -> str:
 def _name_fits(name: str, text: str, span: tuple[int, int] | None) -> bool:
     if span is None:
         return False
-    quoted, found = _squash(name), _squash(text[span[0]:span[1]])
+    quoted, found = _squash(_LINE_MARK.sub("", name)), _squash(text[span[0]:span[1]])
     return bool(quoted) and bool(found) and (found.startswith(quoted) or quoted.startswith(found))
+
+
+def _at_boundary(text: str, position: int) -> bool:
+    """Not inside a word: a selection made by a person starts and ends between words."""
+    if position <= 0 or position >= len(text):
+        return True
+    return not (text[position - 1].isalnum() and text[position].isalnum())
+
+
+@dataclass
+class UnitChoice:
+    """The convention chosen, and a sentence when the evidence for it was weak."""
+
+    units: Units
+    weak: str | None = None
+
+
+def decide_units(origin: str, sources: list[tuple[PlainText, list[tuple[str, int, int]]]]
+                 ) -> UnitChoice:
+    """The position convention of a project, from how its selections fit the text.
+
+    ``sources`` pairs each text with its selections as ``(name, start, end)`` in file units.
+    Each convention scores a point for every selection start and end that falls between words,
+    :data:`NAME_WEIGHT` for a selection name that quotes the text it covers (ATLAS.ti), and
+    loses every selection it puts outside the text. Only selections on which conventions
+    disagree are scored (before the first emoji or CRLF all agree). The origin's convention
+    wins ties; the choice is *weak* when the winner leads by less than :data:`WEAK_MARGIN` of
+    the disputed points.
+    """
+    order = preferred(origin)
+    if not any(text.ambiguous for text, _ in sources):
+        return UnitChoice(order[0])
+    disputed = []
+    for text, selections in sources:
+        if not text.ambiguous:
+            continue
+        for name, start, end in selections:
+            spans = {text.convert(start, end, units) for units in order}
+            if len(spans) > 1:
+                disputed.append((text, name, start, end))
+    if not disputed:
+        return UnitChoice(order[0])
+
+    def score(units: Units) -> int:
+        points = 0
+        for text, name, start, end in disputed:
+            span = text.convert(start, end, units)
+            if span is None:
+                points -= 2 * NAME_WEIGHT
+                continue
+            points += _at_boundary(text.text, span[0]) + _at_boundary(text.text, span[1])
+            if name and _name_fits(name, text.text, span):
+                points += NAME_WEIGHT
+        return points
+
+    scores = [score(units) for units in order]
+    ranked = sorted(range(len(order)), key=lambda i: (-scores[i], i))
+    best = ranked[0]
+
+    def spans(units: Units) -> list:
+        return [text.convert(start, end, units) for text, _, start, end in disputed]
+
+    # the runner-up is the best convention that reads some selection differently
+    rivals = [i for i in ranked[1:] if spans(order[i]) != spans(order[best])]
+    weak = None
+    if rivals and scores[best] - scores[rivals[0]] < max(2, WEAK_MARGIN * 2 * len(disputed)):
+        second = rivals[0]
+        weak = (f"selection positions read as {order[best].describe()} on weak evidence: "
+                f"{len(disputed)} selection(s) differ between conventions and "
+                f"{order[second].describe()} fits almost as well ({scores[second]} against "
+                f"{scores[best]} points) — check a few codings in `coder transcripts show`")
+    return UnitChoice(order[best], weak)
 
 
 def choose_units(origin: str, sources: list[tuple[PlainText, list[tuple[str, int, int]]]]
                  ) -> Units:
-    """The position convention of a project.
-
-    ``sources`` pairs each text with its selections as ``(name, start, end)`` in file units.
-    The origin's convention is kept unless selection names (quoted text) fit another one better.
-    """
-    order = preferred(origin)
-    if not any(text.ambiguous for text, _ in sources):
-        return order[0]
-    named = [(text, name, s, e) for text, sels in sources for name, s, e in sels
-             if name and name.strip()]
-    if not named:
-        return order[0]
-
-    def score(units: Units) -> int:
-        return sum(_name_fits(name, text.text, text.convert(s, e, units))
-                   for text, name, s, e in named)
-
-    scores = [score(units) for units in order]
-    best = max(range(len(order)), key=lambda i: (scores[i], -i))
-    return order[best] if scores[best] > scores[0] else order[0]
+    """The convention :func:`decide_units` picks."""
+    return decide_units(origin, sources).units

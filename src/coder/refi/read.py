@@ -3,8 +3,9 @@
 Handles what the established tools actually write (``../shared/refi/NOTES.md`` §5):
 
 - the project file is any single ``*.qde`` (ATLAS.ti names it after the project), any case;
-- ``Sources/`` or ``sources/``, looked up case-insensitively; ``internal://`` paths only —
-  ``relative://`` and ``absolute://`` sources are skipped with a warning, never read from disk;
+- ``Sources/`` or ``sources/``, looked up case-insensitively; ``internal://`` paths, and bare
+  file names of members (qc's writer) — ``relative://`` and ``absolute://`` sources are skipped
+  with a warning, never read from disk;
 - any namespace (``urn:QDA-XML:project:1.0``, ``…:0:4``, none): elements match by local name;
 - text with or without BOM, CRLF or LF; positions converted per :mod:`coder.refi.positions`;
 - an empty ``.txt`` next to a ``.docx`` (NVivo for Mac): the text is taken from the docx;
@@ -21,7 +22,7 @@ from coder.refi.model import (
     RefiCase, RefiCoding, RefiNote, RefiProject, RefiSelection, RefiSet, RefiSource, RefiUser,
     norm_guid,
 )
-from coder.refi.positions import PlainText, choose_units
+from coder.refi.positions import PlainText, decide_units
 from coder.refi.safe import SafeArchive, child, children, decode_text, local, parse_xml, text_of
 
 _FIX = "export the project again from your QDA software"
@@ -217,11 +218,14 @@ def _read_plain_text(element, source: RefiSource, archive: SafeArchive) -> None:
     if not path:
         source.skipped = "it has neither PlainTextContent nor a plainTextPath"
         return
-    if not path.lower().startswith("internal://"):
+    internal = path[len("internal://"):] if path.lower().startswith("internal://") else None
+    if internal is None and "://" not in path:  # qc writes the bare name of a file it packed
+        internal = path if archive.find_source(path) is not None else None
+    if internal is None:
         source.skipped = (f"its text is an external file ({path}); only files inside the "
                           "archive are read")
         return
-    info = archive.find_source(path[len("internal://"):])
+    info = archive.find_source(internal)
     if info is None:
         source.skipped = f"{path} is not in the archive"
         return
@@ -268,10 +272,13 @@ def _convert_positions(project: RefiProject) -> None:
         plain = PlainText(source.raw)
         source.text = plain.text
         texts.append((source, plain))
-    units = choose_units(project.origin, [
+    choice = decide_units(project.origin, [
         (plain, [(s.name, s.raw_start, s.raw_end) for s in source.selections])
         for source, plain in texts])
+    units = choice.units
     project.units = units.describe()
+    if choice.weak:
+        project.warnings.append(f"{project.path}: {choice.weak}")
     for source, plain in texts:
         for sel in source.selections:
             span = plain.convert(sel.raw_start, sel.raw_end, units)
