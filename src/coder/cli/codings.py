@@ -17,8 +17,13 @@ codings_app = typer.Typer(help="Bring codings in from spreadsheets and take them
                           no_args_is_help=True)
 
 CoderOption = Annotated[str, typer.Option(
-    "--coder", "-c", metavar="NAME", help="The coder whose codings these are (created on first "
-    "use), e.g. alice or auto:model.", show_default=False)]
+    "--coder", "-c", metavar="NAME", help="The coder whose codings these are, e.g. alice or "
+    "auto:model. A name the project does not know yet needs --new-coder (a typo would "
+    "otherwise become a new coder in every agreement report).", show_default=False)]
+
+NewCoderOption = Annotated[bool, typer.Option(
+    "--new-coder", help="Create the coder named by --coder if the project does not have them "
+    "yet (not needed for a project's first coder).")]
 
 
 class SheetFormat(str, Enum):
@@ -35,12 +40,16 @@ def import_(
     partial: Annotated[bool, typer.Option(
         "--partial", help="Count only the rows' segments as reviewed (default: every "
         "participant segment of each transcript in the file).")] = False,
+    new_coder: NewCoderOption = False,
     db: DbOption = None,
 ) -> None:
     """Import one coder's codings; the file is checked whole and nothing is written on error."""
     from coder.coding.files import import_codings
 
-    result = import_codings(open_project(db), file, coder, partial=partial)
+    result = import_codings(open_project(db), file, coder, partial=partial, new_coder=new_coder)
+    if result.created:
+        message(f"new coder {result.coder} (existing coders: "
+                f"{', '.join(result.others) or 'none'})")
     message(f"imported {result.codings} codings by {result.coder} from {file}: "
             f"{result.segments} segments reviewed in {len(result.transcripts)} transcript(s)")
 

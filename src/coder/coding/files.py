@@ -46,6 +46,8 @@ class CodingsImport:
     codings: int = 0
     segments: int = 0
     transcripts: list[str] = field(default_factory=list)
+    created: bool = False        # the coder is new to the project
+    others: list[str] = field(default_factory=list)  # the coders that existed before
 
 
 def read_rows(path: Path) -> list[CodingRow]:
@@ -113,8 +115,15 @@ def _xlsx_rows(path: Path) -> list[list[str]]:
 
 
 def import_codings(project: Project, path: Path, coder: str, *,
-                   partial: bool = False) -> CodingsImport:
-    """Validate every row, then store the coder's codings and reviews in one transaction."""
+                   partial: bool = False, new_coder: bool = False) -> CodingsImport:
+    """Validate every row, then store the coder's codings and reviews in one transaction.
+
+    A coder name the project does not know is refused (a typo would otherwise become a new
+    coder who joins every agreement report) unless ``new_coder`` or it is the project's
+    first human coder; see :func:`coder.names.needs_confirmation`.
+    """
+    from coder import names
+
     coder = check_coder_name(coder)
     rows = read_rows(path)
     if not rows:
@@ -160,6 +169,9 @@ def import_codings(project: Project, path: Path, coder: str, *,
                 per_segment[sid].add(r.code)
             if r.memo:
                 memos[sid].append(r.memo)
+        others = names.existing_coders(conn)
+        if names.needs_confirmation(conn, coder) and not new_coder:
+            raise names.new_coder_refusal(conn, coder)
         cid = get_or_create_coder(conn, coder)
         codebook_id = current_codebook_id(conn)
         if partial:
@@ -182,7 +194,8 @@ def import_codings(project: Project, path: Path, coder: str, *,
                          .values(memo="; ".join(texts)))
     return CodingsImport(coder=coder, rows=len(rows),
                          codings=sum(len(c) for c in per_segment.values()),
-                         segments=len(covered), transcripts=tids)
+                         segments=len(covered), transcripts=tids,
+                         created=coder not in others, others=others)
 
 
 def _closest(code: str, keys: set[str]) -> str:
