@@ -21,9 +21,9 @@ demo: $(STAMP)
 	$(BIN)/coder import transcripts --meta transcripts/participants.csv
 	$(BIN)/coder transcripts list
 	$(BIN)/coder codebook load codebooks/csto-2022.yaml
-	$(BIN)/coder codings import codings/alice.csv --coder alice
-	$(BIN)/coder codings import codings/bob.csv --coder bob
-	$(BIN)/coder codings import codings/carol.csv --coder carol
+	$(BIN)/coder codings import codings/alice.csv --coder alice --new-coder
+	$(BIN)/coder codings import codings/bob.csv --coder bob --new-coder
+	$(BIN)/coder codings import codings/carol.csv --coder carol --new-coder
 	$(BIN)/coder status
 	$(BIN)/coder agreement --bootstrap 1000
 	$(BIN)/coder agreement --format json -o $(OUT)/agreement.json
