@@ -26,8 +26,10 @@ demo: $(STAMP)
 	$(BIN)/coder codings import codings/carol.csv --coder carol --new-coder
 	$(BIN)/coder status
 	$(BIN)/coder agreement --bootstrap 1000
-	$(BIN)/coder agreement --format json -o $(OUT)/agreement.json
 	$(BIN)/coder reconcile --coders alice,bob,carol --rule majority --as consensus
+	$(BIN)/coder agreement --bootstrap 1000 --format json -o $(OUT)/agreement.json \
+	  --sampling "All 11 interviews were coded independently by all three coders." \
+	  --report $(OUT)/reliability.html
 	$(BIN)/coder report themes --by country --coder consensus --format md -o $(OUT)/themes-by-country.md
 	$(BIN)/coder report themes --by country --coder consensus --format latex -o $(OUT)/themes-by-country.tex
 	$(BIN)/coder report themes --by country --coder consensus --codes --format json -o $(OUT)/codes-by-country.json

@@ -226,6 +226,8 @@ def build_appendix(conn, report: dict, *, sampling: str | None = None) -> Append
     rows = [_row(k, labels.get(k, k), s, minimum) for k, s in report[level].items()]
     overall = _row("overall", f"All {level} pooled", {**report["overall"], "n_units":
                                                         report["units"]}, minimum)
+    for name in ("prevalence", "fleiss", "ac1", "bp", "agreement"):  # per key only
+        setattr(overall, name, "")
     groups = [Group(name, g["units"], g.get("small", False),
                     [_row(k, labels.get(k, k), s, minimum) for k, s in g[level].items()])
               for name, g in report.get("groups", {}).items()]
