@@ -21,13 +21,15 @@ demo: $(STAMP)
 	$(BIN)/coder import transcripts --meta transcripts/participants.csv
 	$(BIN)/coder transcripts list
 	$(BIN)/coder codebook load codebooks/csto-2022.yaml
-	$(BIN)/coder codings import codings/alice.csv --coder alice
-	$(BIN)/coder codings import codings/bob.csv --coder bob
-	$(BIN)/coder codings import codings/carol.csv --coder carol
+	$(BIN)/coder codings import codings/alice.csv --coder alice --new-coder
+	$(BIN)/coder codings import codings/bob.csv --coder bob --new-coder
+	$(BIN)/coder codings import codings/carol.csv --coder carol --new-coder
 	$(BIN)/coder status
 	$(BIN)/coder agreement --bootstrap 1000
-	$(BIN)/coder agreement --format json -o $(OUT)/agreement.json
 	$(BIN)/coder reconcile --coders alice,bob,carol --rule majority --as consensus
+	$(BIN)/coder agreement --bootstrap 1000 --format json -o $(OUT)/agreement.json \
+	  --sampling "All 11 interviews were coded independently by all three coders." \
+	  --report $(OUT)/reliability.html
 	$(BIN)/coder report themes --by country --coder consensus --format md -o $(OUT)/themes-by-country.md
 	$(BIN)/coder report themes --by country --coder consensus --format latex -o $(OUT)/themes-by-country.tex
 	$(BIN)/coder report themes --by country --coder consensus --codes --format json -o $(OUT)/codes-by-country.json

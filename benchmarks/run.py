@@ -448,7 +448,7 @@ def build_agreement_project(db: Path, tmp: Path, sizes: Sizes) -> dict:
     imports = {}
     for coder, path in paths.items():
         start = time.perf_counter()
-        import_codings(project, path, coder)
+        import_codings(project, path, coder, new_coder=True)
         imports[coder] = time.perf_counter() - start
     project.close()
     return {"transcripts": n, "participant_segments": len(units), "keys": len(keys),

@@ -29,7 +29,7 @@ def sample(cli):
     assert cli("import", CORPUS, "--meta", CORPUS / "participants.csv").exit_code == 0
     assert cli("codebook", "load", CODEBOOK).exit_code == 0
     for name in CODERS:
-        result = cli("codings", "import", CODINGS / f"{name}.csv", "--coder", name)
+        result = cli("codings", "import", "--new-coder", CODINGS / f"{name}.csv", "--coder", name)
         assert result.exit_code == 0, result.output
     return cli
 
@@ -145,7 +145,7 @@ def test_undefined_alpha_is_null_with_a_reason(cli, tmp_path):
     for name in ("alice", "bob"):
         f = tmp_path / f"{name}.csv"
         f.write_text("transcript,segment,code\nKZ-01,2,reforms\nKZ-01,4,reforms\n", "utf-8")
-        assert cli("codings", "import", f, "--coder", name).exit_code == 0
+        assert cli("codings", "import", "--new-coder", f, "--coder", name).exit_code == 0
     report = json.loads(cli("agreement", "--format", "json").stdout)
     never = report["themes"]["power_transfer"]
     assert never["krippendorff_alpha"] is None and "no coder applied it" in never["reason"]

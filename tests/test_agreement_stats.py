@@ -17,6 +17,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import krippendorff
 import numpy as np
 import pandas as pd
 import pytest
@@ -261,11 +262,48 @@ def test_list_ndarray_dataframe_and_text_agree():
             assert fn(form) == pytest.approx(expected, abs=1e-12), (fn.__name__, type(form))
 
 
-def test_numpy_text_array_with_missing():
-    data = np.array([["a", "a"], ["b", np.nan], ["b", "b"], ["a", "b"]])
+def test_numpy_text_array_values_named_none_or_nan_are_categories():
+    # A NumPy text array cannot hold a missing value: "None" and "nan" in it are category
+    # names (a coder may well have rated "None"). Missing ratings are None in an object array.
+    data = np.array([["None", "None"], ["nan", "None"], ["nan", "nan"], ["None", "nan"]])
     assert data.dtype.kind == "U"
-    assert stats.krippendorff_alpha(data) == pytest.approx(
-        stats.krippendorff_alpha([["a", "a"], ["b", None], ["b", "b"], ["a", "b"]]))
+    renamed = [["x", "x"], ["y", "x"], ["y", "y"], ["x", "y"]]
+    assert stats.krippendorff_alpha(data) == pytest.approx(stats.krippendorff_alpha(renamed))
+    assert stats.percent_agreement(data) == pytest.approx(0.5)
+    missing = np.array([["a", "a"], ["b", None], ["b", "b"], ["a", "b"]], dtype=object)
+    assert stats.krippendorff_alpha(missing) == pytest.approx(
+        krippendorff.alpha(reliability_data=[[1, 2, 2, 1], [1, np.nan, 2, 2]],
+                           level_of_measurement="nominal"))
+
+
+def test_ordinal_alpha_on_text_labels_uses_the_declared_order():
+    words = [["low", "medium"], ["medium", "high"], ["high", "high"], ["low", "low"],
+             ["medium", "medium"], ["low", "medium"], ["high", "medium"], ["low", "low"]]
+    order = ["low", "medium", "high"]
+    as_numbers = [[order.index(a) + 1, order.index(b) + 1] for a, b in words]
+    expected = krippendorff.alpha(reliability_data=np.array(as_numbers, float).T,
+                                  level_of_measurement="ordinal")
+    got = stats.krippendorff_alpha(words, level="ordinal", categories=order)
+    assert got == pytest.approx(expected, abs=1e-12)
+    # alphabetical order (high < low < medium) is another scale and gives another alpha
+    assert stats.krippendorff_alpha(words, level="ordinal") != pytest.approx(expected)
+    with pytest.raises(ValueError, match="not among the declared categories"):
+        stats.krippendorff_alpha(words, level="ordinal", categories=["low", "high"])
+
+
+def test_thousands_of_categories_raise_the_documented_error_before_allocating():
+    # 20,000 distinct values: a q × q weight matrix would need 3.2 GB
+    data = np.arange(40_000, dtype=float).reshape(20_000, 2)
+    for fn in (stats.cohen_kappa, stats.scott_pi, stats.fleiss_kappa, stats.conger_kappa,
+               stats.gwet_ac1, stats.gwet_ac2, stats.brennan_prediger, stats.percent_agreement):
+        with pytest.raises(stats.AgreementInputError, match="too many categories"):
+            fn(data)
+    text = np.array([f"c{i}" for i in range(40_000)]).reshape(20_000, 2)
+    with pytest.raises(stats.AgreementInputError, match=r"at most 1000"):
+        stats.gwet_ac1(text)
+    # alpha needs no k × k table: it still answers (every pair differs: no agreement, 0)
+    assert stats.krippendorff_alpha(data) == pytest.approx(0.0, abs=1e-3)
+    assert stats.MAX_CATEGORIES == 1000
 
 
 def test_results_are_python_floats():

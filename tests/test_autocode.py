@@ -55,7 +55,7 @@ def sample_db(tmp_path_factory) -> Path:
     run(db, "import", CORPUS, "--meta", CORPUS / "participants.csv")
     run(db, "codebook", "load", CODEBOOK)
     for name in CODERS:
-        run(db, "codings", "import", CODINGS / f"{name}.csv", "--coder", name)
+        run(db, "codings", "import", "--new-coder", CODINGS / f"{name}.csv", "--coder", name)
     return db
 
 
@@ -282,7 +282,7 @@ def test_too_few_examples_of_a_theme_is_a_clear_error(sample, tmp_path):
         writer = csv.DictWriter(f, fieldnames=["transcript", "segment", "code", "memo"])
         writer.writeheader()
         writer.writerows(rows)
-    run(sample, "codings", "import", sheet, "--coder", "dave")
+    run(sample, "codings", "import", "--new-coder", sheet, "--coder", "dave")
     result = run(sample, "autocode", "train", "--from", "dave", expect=1)
     assert result.stderr.startswith(
         "error: too few examples by dave to train and cross-validate with 5 folds — reforms: "

@@ -42,7 +42,7 @@ def test_import_stores_codings_and_covers_every_participant_segment(coded, db_ur
     f = sheet(tmp_path, [["KZ-01", 2, "power_transfer.end_of_dual_power", "clear case"],
                          ["KZ-01", 4, "csto_efficacy.rapid_deployment", ""],
                          ["KZ-01", 4, "csto_efficacy", ""]])
-    result = coded("codings", "import", f, "--coder", "alice")
+    result = coded("codings", "import", "--new-coder", f, "--coder", "alice")
     assert result.exit_code == 0, result.output
     assert sorted(q(db_url, "SELECT s.n, c.code_key FROM coding c JOIN segment s ON "
                              "s.id = c.segment_id")) == [
@@ -58,20 +58,20 @@ def test_import_stores_codings_and_covers_every_participant_segment(coded, db_ur
 
 def test_partial_import_covers_only_the_rows_segments(coded, db_url, tmp_path):
     f = sheet(tmp_path, [["KZ-01", 4, "", ""]])
-    assert coded("codings", "import", f, "--coder", "bob", "--partial").exit_code == 0
+    assert coded("codings", "import", "--new-coder", f, "--coder", "bob", "--partial").exit_code == 0
     assert q(db_url, "SELECT s.n FROM review r JOIN segment s ON s.id = r.segment_id") == [(4,)]
     assert q(db_url, "SELECT count(*) FROM coding") == [(0,)]
 
 
 def test_reimport_replaces_and_is_idempotent(coded, db_url, tmp_path):
     f = sheet(tmp_path, [["KZ-01", 2, "power_transfer", ""], ["KZ-01", 6, "reforms", ""]])
-    assert coded("codings", "import", f, "--coder", "alice").exit_code == 0
+    assert coded("codings", "import", "--new-coder", f, "--coder", "alice").exit_code == 0
     before = q(db_url, "SELECT coder_id, segment_id, code_key FROM coding ORDER BY 1, 2, 3")
-    assert coded("codings", "import", f, "--coder", "alice").exit_code == 0
+    assert coded("codings", "import", "--new-coder", f, "--coder", "alice").exit_code == 0
     assert q(db_url, "SELECT coder_id, segment_id, code_key FROM coding ORDER BY 1, 2, 3") \
         == before
     g = sheet(tmp_path, [["KZ-01", 2, "reforms", ""]], name="second.csv")
-    assert coded("codings", "import", g, "--coder", "alice").exit_code == 0
+    assert coded("codings", "import", "--new-coder", g, "--coder", "alice").exit_code == 0
     assert q(db_url, "SELECT code_key FROM coding") == [("reforms",)]
 
 
@@ -90,11 +90,11 @@ BAD_ROWS = {
 @pytest.mark.parametrize("case", sorted(BAD_ROWS))
 def test_bad_rows_name_the_row_and_write_nothing(case, coded, db_url, tmp_path):
     ok = sheet(tmp_path, [["KZ-01", 2, "reforms", ""]], name="ok.csv")
-    assert coded("codings", "import", ok, "--coder", "alice").exit_code == 0
+    assert coded("codings", "import", "--new-coder", ok, "--coder", "alice").exit_code == 0
     before = dump_url(db_url)
     rows, expected = BAD_ROWS[case]
     f = sheet(tmp_path, rows)
-    result = coded("codings", "import", f, "--coder", "bob")
+    result = coded("codings", "import", "--new-coder", f, "--coder", "bob")
     assert result.exit_code == 1
     assert result.output.startswith(f"error: {f}{expected} — ")
     assert dump_url(db_url) == before
@@ -103,15 +103,15 @@ def test_bad_rows_name_the_row_and_write_nothing(case, coded, db_url, tmp_path):
 def test_empty_coder_name_and_non_spreadsheet_are_errors(coded, db_url, tmp_path):
     before = dump_url(db_url)
     f = sheet(tmp_path, [["KZ-01", 2, "reforms", ""]])
-    result = coded("codings", "import", f, "--coder", " ")
+    result = coded("codings", "import", "--new-coder", f, "--coder", " ")
     assert result.exit_code == 1 and "the coder name is empty" in result.output
     pdf = tmp_path / "codings.pdf"
     pdf.write_bytes(b"%PDF-1.4 binary")
-    result = coded("codings", "import", pdf, "--coder", "alice")
+    result = coded("codings", "import", "--new-coder", pdf, "--coder", "alice")
     assert result.exit_code == 1 and "not a CSV or XLSX file" in result.output
     missing = tmp_path / "bad.csv"
     missing.write_text("transcript,code\nKZ-01,reforms\n", encoding="utf-8")
-    result = coded("codings", "import", missing, "--coder", "alice")
+    result = coded("codings", "import", "--new-coder", missing, "--coder", "alice")
     assert result.exit_code == 1 and ":1: missing column(s) segment" in result.output
     assert dump_url(db_url) == before
 
@@ -120,7 +120,7 @@ def test_empty_coder_name_and_non_spreadsheet_are_errors(coded, db_url, tmp_path
 def test_export_import_round_trip(fmt, coded, db_url, tmp_path, runner):
     f = sheet(tmp_path, [["KZ-01", 2, "power_transfer.end_of_dual_power", "memo one"],
                          ["KZ-01", 2, "reforms", ""], ["KZ-01", 4, "", "nothing here"]])
-    assert coded("codings", "import", f, "--coder", "alice").exit_code == 0
+    assert coded("codings", "import", "--new-coder", f, "--coder", "alice").exit_code == 0
     out = tmp_path / f"export.{fmt}"
     result = coded("codings", "export", "--coder", "alice", "--format", fmt, "-o", out)
     assert result.exit_code == 0, result.output
@@ -139,14 +139,14 @@ def test_export_import_round_trip(fmt, coded, db_url, tmp_path, runner):
     env = {"CODER_DB": str(other)}
     assert runner.invoke(app, ["import", str(tmp_path / "in" / "KZ-01.txt")], env=env).exit_code == 0
     assert runner.invoke(app, ["codebook", "load", str(CODEBOOK)], env=env).exit_code == 0
-    result = runner.invoke(app, ["codings", "import", str(out), "--coder", "alice"], env=env)
+    result = runner.invoke(app, ["codings", "import", "--new-coder", str(out), "--coder", "alice"], env=env)
     assert result.exit_code == 0, result.output
     assert state(str(other)) == original
 
 
 def test_status_counts_reviewed_and_coded(coded, tmp_path):
     f = sheet(tmp_path, [["KZ-01", 2, "reforms", ""], ["KZ-01", 4, "", ""]])
-    assert coded("codings", "import", f, "--coder", "alice", "--partial").exit_code == 0
+    assert coded("codings", "import", "--new-coder", f, "--coder", "alice", "--partial").exit_code == 0
     result = coded("status", "--format", "json")
     assert result.exit_code == 0
     import json

@@ -22,7 +22,7 @@ def test_quotes_refuse_personal_data_unless_allowed(cli, db_path, tmp_path):
     codings = tmp_path / "c.csv"
     codings.write_text("transcript,segment,code\nKZ-09,2,csto_efficacy\nKZ-09,4,csto_efficacy\n",
                        encoding="utf-8")
-    assert cli("codings", "import", codings, "--coder", "alice").exit_code == 0
+    assert cli("codings", "import", "--new-coder", codings, "--coder", "alice").exit_code == 0
     out = tmp_path / "quotes.md"
     result = cli("quotes", "--theme", "csto_efficacy", "--coder", "alice", "-o", out)
     assert result.exit_code == 1
@@ -42,7 +42,7 @@ def test_codings_and_qdpx_exports_refuse_personal_data(cli, tmp_path):
     assert cli("codebook", "load", CODEBOOK).exit_code == 0
     codings = tmp_path / "c.csv"
     codings.write_text("transcript,segment,code\nKZ-09,2,reforms\n", encoding="utf-8")
-    assert cli("codings", "import", codings, "--coder", "alice").exit_code == 0
+    assert cli("codings", "import", "--new-coder", codings, "--coder", "alice").exit_code == 0
     for args in (["codings", "export", "-o", tmp_path / "out.csv"],
                  ["export", "qdpx", tmp_path / "out.qdpx"]):
         result = cli(*args)

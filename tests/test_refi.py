@@ -63,7 +63,7 @@ def corpus_db(tmp_path_factory) -> Path:
     runner = CliRunner()
     for args in (["import", CORPUS, "--meta", CORPUS / "participants.csv"],
                  ["codebook", "load", CODEBOOK],
-                 *[["codings", "import", CODINGS / f"{c}.csv", "--coder", c]
+                 *[["codings", "import", "--new-coder", CODINGS / f"{c}.csv", "--coder", c]
                    for c in ("alice", "bob", "carol")]):
         result = runner.invoke(app, [str(a) for a in args] + ["--db", str(db)])
         assert result.exit_code == 0, result.output

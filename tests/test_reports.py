@@ -146,7 +146,7 @@ def sample(tmp_path_factory) -> Path:
     db = tmp_path_factory.mktemp("sample") / "sample.db"
     steps = [("import", CORPUS, "--meta", CORPUS / "participants.csv"),
              ("codebook", "load", CODEBOOK),
-             *[("codings", "import", CODINGS / f"{c}.csv", "--coder", c) for c in CODERS],
+             *[("codings", "import", "--new-coder", CODINGS / f"{c}.csv", "--coder", c) for c in CODERS],
              ("reconcile", "--coders", ",".join(CODERS), "--rule", "majority",
               "--as", "consensus")]
     for step in steps:
@@ -519,7 +519,7 @@ def build_small(cli, tmp_path: Path, *, reconcile: bool = True,
             writer = csv.writer(f)
             writer.writerow(["transcript", "segment", "code"])
             writer.writerows(r for r in SMALL_CODINGS[name] if r[0] not in skip)
-        steps.append(("codings", "import", path, "--coder", name))
+        steps.append(("codings", "import", "--new-coder", path, "--coder", name))
     if reconcile:
         steps.append(("reconcile", "--coders", ",".join(coders), "--as", "consensus"))
     for step in steps:
@@ -658,12 +658,12 @@ def test_project_hash_is_content_based(cli, tmp_path, db_path):
     other("init")
     other("codebook", "load", tmp_path / "codebook.yaml")
     other("import", tmp_path / "small", "--meta", tmp_path / "participants.csv")
-    other("codings", "import", tmp_path / "bob.csv", "--coder", "bob")
-    other("codings", "import", tmp_path / "alice.csv", "--coder", "alice")
+    other("codings", "import", "--new-coder", tmp_path / "bob.csv", "--coder", "bob")
+    other("codings", "import", "--new-coder", tmp_path / "alice.csv", "--coder", "alice")
     assert hash_of(other_db) == first
     extra = tmp_path / "extra.csv"
     extra.write_text("transcript,segment,code\nZZ-01,4,trust\n", encoding="utf-8")
-    other("codings", "import", extra, "--coder", "carol", "--partial")
+    other("codings", "import", "--new-coder", extra, "--coder", "carol", "--partial")
     assert hash_of(other_db) != first
 
 

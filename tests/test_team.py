@@ -28,7 +28,7 @@ def scenario(url: str) -> dict:
     run(url, "import", CORPUS, "--meta", CORPUS / "participants.csv")
     run(url, "codebook", "load", CODEBOOK)
     for name in CODERS:
-        run(url, "codings", "import", CODINGS / f"{name}.csv", "--coder", name)
+        run(url, "codings", "import", "--new-coder", CODINGS / f"{name}.csv", "--coder", name)
     run(url, "code", "--coder", "dave", "--transcript", "KZ-01", input="1\n\n-\n\nq\n")
     run(url, "reconcile", "--coders", "alice,bob,carol", "--settled-by", "sup")
     out = {
@@ -145,7 +145,7 @@ def test_two_people_settling_the_same_disagreement_get_a_conflict(backend_url):
     run(backend_url, "import", CORPUS, "--meta", CORPUS / "participants.csv")
     run(backend_url, "codebook", "load", CODEBOOK)
     for name in ("alice", "bob"):
-        run(backend_url, "codings", "import", CODINGS / f"{name}.csv", "--coder", name)
+        run(backend_url, "codings", "import", "--new-coder", CODINGS / f"{name}.csv", "--coder", name)
     project = open_project(backend_url)
     seen = []
 

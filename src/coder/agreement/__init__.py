@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 
 __all__ = [
     "AgreementInputError",
+    "MAX_CATEGORIES",
+    "alpha_below",
     "binary_alpha_many",
     "binary_stats_many",
     "brennan_prediger",
@@ -22,6 +24,7 @@ __all__ = [
     "gwet_ac1",
     "gwet_ac2",
     "krippendorff_alpha",
+    "krippendorff_alpha_bootstrap",
     "krippendorff_alpha_ci",
     "percent_agreement",
     "scott_pi",
@@ -29,7 +32,9 @@ __all__ = [
 
 if TYPE_CHECKING:  # pragma: no cover
     from coder.agreement.stats import (  # noqa: F401
+        MAX_CATEGORIES,
         AgreementInputError,
+        alpha_below,
         binary_alpha_many,
         binary_stats_many,
         brennan_prediger,
@@ -41,6 +46,7 @@ if TYPE_CHECKING:  # pragma: no cover
         gwet_ac1,
         gwet_ac2,
         krippendorff_alpha,
+        krippendorff_alpha_bootstrap,
         krippendorff_alpha_ci,
         percent_agreement,
         scott_pi,

@@ -45,7 +45,7 @@ _FEW_GROUPS = 64    # up to this many distinct units: draw a multinomial over th
 
 
 def krippendorff_alpha_ci(data, level: str = "nominal", n_boot: int = 1000, ci: float = 0.95,
-                          seed=None) -> tuple[float, float]:
+                          seed=None, categories=None) -> tuple[float, float]:
     """Percentile bootstrap interval (low, high) for :func:`krippendorff_alpha`.
 
     ``n_boot`` resamples of the pairable units (see the module docstring for the method and why);
@@ -53,16 +53,38 @@ def krippendorff_alpha_ci(data, level: str = "nominal", n_boot: int = 1000, ci: 
     interval reproducible. Resamples whose α is undefined (no variation drawn) are left out.
     (NaN, NaN) when α itself is undefined.
     """
+    if not 0.0 < float(ci) < 1.0:
+        raise AgreementInputError(f"ci is a coverage between 0 and 1 (e.g. 0.95), got {ci!r}")
+    kept = krippendorff_alpha_bootstrap(data, level, n_boot, seed=seed, categories=categories)
+    if kept.size == 0:
+        return (float("nan"), float("nan"))
+    tail = (1.0 - float(ci)) / 2.0
+    low, high = np.quantile(kept, [tail, 1.0 - tail])
+    return (float(low), float(high))
+
+
+def alpha_below(alphas: np.ndarray, minimum: float) -> float:
+    """Krippendorff's q: the share of bootstrapped alphas below ``minimum``, the probability
+    that the data's alpha fails to reach the minimum (Krippendorff 2019, §12.4.2); NaN when
+    there are none."""
+    alphas = np.asarray(alphas, dtype=float)
+    return float(np.mean(alphas < minimum)) if alphas.size else float("nan")
+
+
+def krippendorff_alpha_bootstrap(data, level: str = "nominal", n_boot: int = 1000, seed=None,
+                                 categories=None) -> np.ndarray:
+    """The bootstrap distribution of :func:`krippendorff_alpha`: the defined alphas of
+    ``n_boot`` unit resamples (the method of the module docstring), empty when α itself is
+    undefined. :func:`krippendorff_alpha_ci` takes its percentiles, :func:`alpha_below` the
+    share under a minimum."""
     check_level(level)
     if not isinstance(n_boot, (int, np.integer)) or isinstance(n_boot, bool) or n_boot < 1:
         raise AgreementInputError(f"n_boot is a positive whole number, got {n_boot!r}")
-    if not 0.0 < float(ci) < 1.0:
-        raise AgreementInputError(f"ci is a coverage between 0 and 1 (e.g. 0.95), got {ci!r}")
-    enc = encode(data)
+    enc = encode(data, categories)
     if level in ("interval", "ratio") and not enc.numeric:
         raise AgreementInputError(f"the {level} level needs numeric ratings, got text")
     if np.isnan(alpha_from_parts(*krippendorff_parts(enc, level))):
-        return (float("nan"), float("nan"))
+        return np.zeros(0)
 
     k = enc.k
     rated = (enc.codes < k).sum(axis=1)
@@ -79,12 +101,7 @@ def krippendorff_alpha_ci(data, level: str = "nominal", n_boot: int = 1000, ci: 
     else:
         resamples = _resample_units(rng, n_boot, units, m, fixed, k)
     alphas = np.concatenate([_alphas(level, enc.scores, *parts) for parts in resamples])
-    kept = alphas[~np.isnan(alphas)]
-    if kept.size == 0:
-        return (float("nan"), float("nan"))
-    tail = (1.0 - float(ci)) / 2.0
-    low, high = np.quantile(kept, [tail, 1.0 - tail])
-    return (float(low), float(high))
+    return alphas[~np.isnan(alphas)]
 
 
 def _distinct_units(units: np.ndarray, k: int):

@@ -19,6 +19,22 @@ class AgreementInputError(CoderError, ValueError):
     """Data or options the statistics cannot use (also a ``ValueError``, as SPEC §7 promises)."""
 
 
+MAX_CATEGORIES = 1000
+"""Statistics built on q × q agreement weights or k × k tables (the kappas, Gwet's AC1/AC2,
+Brennan-Prediger, percent agreement) accept at most this many categories and raise
+:class:`AgreementInputError` ("… too many categories …") before allocating anything that large.
+Krippendorff's alpha has no such limit (its pairs kernel needs no k × k table)."""
+
+
+def check_categories(k: int, statistic: str = "this statistic") -> None:
+    """Refuse ``k`` categories above :data:`MAX_CATEGORIES` (see there)."""
+    if k > MAX_CATEGORIES:
+        raise AgreementInputError(
+            f"{k} distinct values are too many categories for {statistic} (at most "
+            f"{MAX_CATEGORIES}) — it is meant for categorical ratings; use krippendorff_alpha "
+            "with level='interval' or 'ratio' for scores")
+
+
 @dataclass(frozen=True)
 class Encoded:
     """A units × coders matrix mapped to category codes.
@@ -58,9 +74,9 @@ def as_matrix(data) -> np.ndarray:
     elif isinstance(data, np.ndarray) and data.dtype.kind in "fiub":
         arr = data.astype(float, copy=False)
     elif isinstance(data, np.ndarray) and data.dtype.kind in "US":
-        # NumPy stores NaN and None in a text array as the strings "nan" and "None"
+        # A NumPy text array cannot hold a missing value: every string in it, "None" and "nan"
+        # included, is a category. Mark missing ratings with None in an object array.
         arr = data.astype(str).astype(object)
-        arr[(arr == "nan") | (arr == "None")] = None
     else:
         try:
             arr = np.asarray(data, dtype=float)

@@ -64,11 +64,15 @@ def _binary_pair_table(x: np.ndarray, y: np.ndarray):
     return table / max(len(x), 1), weight_matrix("identity", scores), int(counts[0] + counts[3])
 
 
-def key_stats(m: UnitMatrix, *, bootstrap: int = 0, seed: int | None = None) -> dict:
+def key_stats(m: UnitMatrix, *, bootstrap: int = 0, seed: int | None = None,
+              minimum: float = 0.667) -> dict:
     """Per key (theme or code): the SPEC §8 statistics, computed for all keys in one pass.
 
     Categories are the ones observed: when a key shows a single category (nobody applied it,
     or everybody everywhere), every chance-corrected statistic is undefined (null), not 1.0.
+    Besides SPEC §8: ``prevalence``, the share of the pairable ratings that apply the key, and
+    with ``bootstrap``, ``alpha_q``, the share of bootstrapped alphas below ``minimum``
+    (Krippendorff's q: the probability that alpha fails to reach the minimum).
     """
     from coder.agreement import stats
 
@@ -79,16 +83,36 @@ def key_stats(m: UnitMatrix, *, bootstrap: int = 0, seed: int | None = None) -> 
         entry = {name: _num(float(batch[name][i])) for name in STATS}
         alpha = entry["krippendorff_alpha"]
         entry["alpha_ci"] = None
+        entry["alpha_q"] = None
         entry["n_units"] = int(batch["n_units"][i])
+        entry["prevalence"] = _prevalence(v)
         entry["reason"] = None if alpha is not None else _reason(v, entry["n_units"])
         if bootstrap and alpha is not None:
-            low, high = stats.krippendorff_alpha_ci(v, level="nominal", n_boot=bootstrap,
-                                                    seed=seed)
-            entry["alpha_ci"] = [_num(low), _num(high)]
+            entry["alpha_ci"], entry["alpha_q"] = _bootstrap(v, bootstrap, seed, minimum)
         entry["pairs"] = _pairs(v, m.coders)
-        result[key] = {k: entry[k] for k in (*STATS[:1], "alpha_ci", *STATS[1:], "n_units",
-                                             "reason", "pairs")}
+        result[key] = {k: entry[k] for k in (*STATS[:1], "alpha_ci", "alpha_q", *STATS[1:],
+                                             "n_units", "prevalence", "reason", "pairs")}
     return result
+
+
+def _bootstrap(v: np.ndarray, n_boot: int, seed, minimum: float):
+    """([low, high], q) from one bootstrap distribution: the 95% percentile interval (as
+    :func:`~coder.agreement.stats.krippendorff_alpha_ci`) and the share below ``minimum``."""
+    from coder.agreement import stats
+
+    alphas = stats.krippendorff_alpha_bootstrap(v, level="nominal", n_boot=n_boot, seed=seed)
+    if alphas.size == 0:
+        return None, None
+    low, high = np.quantile(alphas, [0.025, 0.975])
+    return [_num(float(low)), _num(float(high))], _num(stats.alpha_below(alphas, minimum))
+
+
+def _prevalence(v: np.ndarray) -> float | None:
+    """Share of the ratings on pairable units (two or more ratings) that apply the key."""
+    rated = ~np.isnan(v)
+    pairable = rated.sum(axis=1) >= 2
+    ratings = v[pairable][rated[pairable]]
+    return float(ratings.mean()) if ratings.size else None
 
 
 def _reason(v: np.ndarray, n_units: int) -> str:
@@ -104,40 +128,82 @@ def _reason(v: np.ndarray, n_units: int) -> str:
 
 
 def matrix_report(m: UnitMatrix, *, level: str, bootstrap: int = 0,
-                  seed: int | None = None) -> dict:
+                  seed: int | None = None, minimum: float = 0.667) -> dict:
     from coder.agreement import stats
 
-    per_key = key_stats(m, bootstrap=bootstrap, seed=seed)
+    per_key = key_stats(m, bootstrap=bootstrap, seed=seed, minimum=minimum)
     pooled = m.values.reshape(-1, len(m.coders))  # every (key, unit) pair is a unit
     alphas = [s["krippendorff_alpha"] for s in per_key.values()
               if s["krippendorff_alpha"] is not None]
     pooled_alpha = stats.binary_alpha_many(pooled[None])[0] if m.n_units else math.nan
     overall = {
         "krippendorff_alpha": _num(float(pooled_alpha)),
+        "alpha_ci": None,
+        "alpha_q": None,
         "mean_alpha": _num(float(np.mean(alphas))) if alphas else None,
         "pairs": _pairs(pooled, m.coders),
     }
+    if bootstrap and overall["krippendorff_alpha"] is not None:
+        overall["alpha_ci"], overall["alpha_q"] = _bootstrap(pooled, bootstrap, seed, minimum)
     for pair in overall["pairs"].values():  # report units, not (unit, key) pairs
         pair["n"] //= max(len(m.keys), 1)
-    return {"coders": m.coders, "level": level, "units": m.n_units, level: per_key,
+    reviewed = (~np.isnan(m.values[0])).sum(axis=0) if m.keys else np.zeros(len(m.coders))
+    return {"coders": m.coders, "level": level, "units": m.n_units,
+            "transcripts": len(set(m.transcripts.tolist())),
+            "reviewed": {c: int(n) for c, n in zip(m.coders, reviewed)}, level: per_key,
             "overall": overall}
 
 
+SMALL_GROUP = 20
+"""A ``--by`` group with fewer units than this is flagged ``small``: its alpha rests on few
+units and its interval is wide (Krippendorff 2019, §12.4.3, asks for far more for rare codes)."""
+
+
 def agreement_report(conn, coders: list[str] | None = None, *, codes: bool = False,
-                     by: str | None = None, bootstrap: int = 0, seed: int | None = 1) -> dict:
-    """The full report; with ``by``, a ``groups`` entry holds the same report per group."""
+                     by: str | None = None, bootstrap: int = 0, seed: int | None = 1,
+                     minimum: float | None = None, provenance: bool = True) -> dict:
+    """The full report; with ``by``, a ``groups`` entry holds the same report per group.
+
+    ``minimum`` is the declared minimum alpha (``--min-alpha``); without it Krippendorff's
+    .667 is the one q (``alpha_q``) is computed for. ``provenance`` adds where the report
+    comes from (project hash, codebook version, coders, command line).
+    """
     m = unit_matrix(conn, coders, codes=codes)
     level = "codes" if codes else "themes"
-    report = matrix_report(m, level=level, bootstrap=bootstrap, seed=seed)
+    floor = TENTATIVE if minimum is None else float(minimum)
+    report = matrix_report(m, level=level, bootstrap=bootstrap, seed=seed, minimum=floor)
+    report["minimum_alpha"] = floor
+    report["minimum_declared"] = minimum is not None
+    report["bootstrap"] = bootstrap
+    report["seed"] = seed if bootstrap else None
     if by:
         labels = unit_labels(conn, m, by)
         report["by"] = by
         report["groups"] = {}
         for name, sub in m.groups(labels).items():
-            g = matrix_report(sub, level=level, bootstrap=bootstrap, seed=seed)
-            report["groups"][name] = {"units": g["units"], level: g[level],
+            g = matrix_report(sub, level=level, bootstrap=bootstrap, seed=seed, minimum=floor)
+            report["groups"][name] = {"units": g["units"], "small": g["units"] < SMALL_GROUP,
+                                      "reviewed": g["reviewed"], level: g[level],
                                       "overall": g["overall"]}
+    if provenance:
+        from coder.reports.provenance import make_provenance
+
+        report["provenance"] = make_provenance(conn, ", ".join(m.coders)).to_dict()
     return report
+
+
+RELIABLE, TENTATIVE = 0.800, 0.667
+
+
+def verdict(alpha: float | None, minimum: float | None = None) -> str:
+    """Krippendorff's reading of an alpha (reliable ≥ .800, tentative ≥ .667, unreliable
+    below), or against a declared ``minimum``: meets / below the minimum; undefined for None."""
+    if alpha is None:
+        return "undefined"
+    if minimum is not None:
+        return "meets the minimum" if alpha >= minimum else "below the minimum"
+    return "reliable" if alpha >= RELIABLE else "tentative" if alpha >= TENTATIVE else \
+        "unreliable"
 
 
 def failing_keys(report: dict, min_alpha: float) -> list[str]:
@@ -145,4 +211,12 @@ def failing_keys(report: dict, min_alpha: float) -> list[str]:
     theme nobody applied says nothing about reliability; the renderer flags them instead."""
     per_key = report.get("themes") or report.get("codes") or {}
     return [k for k, s in per_key.items()
+            if s["krippendorff_alpha"] is not None and s["krippendorff_alpha"] < min_alpha]
+
+
+def failing_groups(report: dict, min_alpha: float) -> list[tuple[str, str, float]]:
+    """(group, key, alpha) for every ``--by`` group's key whose alpha is below ``min_alpha``."""
+    level = report["level"]
+    return [(name, k, s["krippendorff_alpha"])
+            for name, g in report.get("groups", {}).items() for k, s in g[level].items()
             if s["krippendorff_alpha"] is not None and s["krippendorff_alpha"] < min_alpha]

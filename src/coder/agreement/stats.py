@@ -43,8 +43,19 @@ from __future__ import annotations
 import numpy as np
 
 from coder.agreement.batched import binary_alpha_many, binary_stats_many
-from coder.agreement.bootstrap import krippendorff_alpha_ci
-from coder.agreement.encoding import AgreementInputError, encode, from_contingency, from_counts
+from coder.agreement.bootstrap import (
+    alpha_below,
+    krippendorff_alpha_bootstrap,
+    krippendorff_alpha_ci,
+)
+from coder.agreement.encoding import (
+    MAX_CATEGORIES,
+    AgreementInputError,
+    check_categories,
+    encode,
+    from_contingency,
+    from_counts,
+)
 from coder.agreement.kernels import (
     alpha_from_parts,
     chance_corrected,
@@ -60,6 +71,7 @@ from coder.agreement import __all__  # noqa: F401 - the public API is listed onc
 def _prepare(data, weights: str, categories):
     check_weights(weights)
     enc = encode(data, categories)
+    check_categories(enc.k)  # before any q × q weights or k × k table is allocated
     return enc, weight_matrix(weights, enc.scores)
 
 
@@ -217,7 +229,7 @@ def gwet_ac2(data, weights: str = "quadratic", categories=None) -> float:
     return _gwet_ac(data, weights, categories)
 
 
-def krippendorff_alpha(data, level: str = "nominal") -> float:
+def krippendorff_alpha(data, level: str = "nominal", categories=None) -> float:
     """Krippendorff's alpha for any number of coders, missing ratings allowed [3, 10].
 
     o_ck = Σ_u (n_uc n_uk − [c = k] n_uc)/(m_u − 1)   over units with m_u ≥ 2 values
@@ -225,13 +237,15 @@ def krippendorff_alpha(data, level: str = "nominal") -> float:
     α = 1 − D_o/D_e = 1 − (n − 1) Σ_ck o_ck δ²_ck / Σ_ck n_c n_k δ²_ck
 
     with δ² the difference function of ``level`` (nominal, ordinal, interval, ratio; see
-    :mod:`coder.agreement.weights`). Interval and ratio need numbers; text is ordered by sort
-    order for ``ordinal``. NaN when no unit has two values (n = 0) or the pairable values show
-    no variation (D_e = 0). Equals the ``krippendorff`` package with ``level_of_measurement``
-    given explicitly (it defaults to interval).
+    :mod:`coder.agreement.weights`). Interval and ratio need numbers. For ``ordinal`` on text
+    labels, ``categories=`` declares their order (``["low", "medium", "high"]``); without it
+    text is ordered alphabetically, which is rarely the scale's order. Declared categories no
+    coder used change nothing. NaN when no unit has two values (n = 0) or the pairable values
+    show no variation (D_e = 0). Equals the ``krippendorff`` package with
+    ``level_of_measurement`` given explicitly (it defaults to interval).
     """
     check_level(level)
-    enc = encode(data)
+    enc = encode(data, categories)
     if level in ("interval", "ratio") and not enc.numeric:
         raise AgreementInputError(
             f"the {level} level needs numeric ratings, got text — use level='nominal' or"

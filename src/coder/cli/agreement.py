@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
@@ -28,14 +29,27 @@ def agreement(
     = False,
     by: Annotated[Optional[str], typer.Option(
         "--by", metavar="transcript|ATTRIBUTE", help="Also report per transcript or per value "
-        "of a participant attribute such as country.")] = None,
+        "of a participant attribute such as country. Groups under 20 units are flagged small; "
+        "--min-alpha checks every group too.")] = None,
     bootstrap: Annotated[int, typer.Option(
-        "--bootstrap", metavar="N", min=0, help="Bootstrap N resamples for 95% confidence "
-        "intervals of alpha (Hayes & Krippendorff 2007); 0 = none.")] = 0,
+        "--bootstrap", metavar="N", min=0, help="Bootstrap N resamples of the units for 95% "
+        "confidence intervals of alpha and Krippendorff's q (the probability that alpha is "
+        "below the minimum); 0 = none.")] = 0,
     seed: Annotated[int, typer.Option("--seed", help="Random seed of the bootstrap.")] = 1,
     min_alpha: Annotated[Optional[float], typer.Option(
-        "--min-alpha", metavar="X", help="Gate for scripts: exit 1 when any theme's alpha is "
-        "below X (the report is still written).")] = None,
+        "--min-alpha", metavar="X", help="The declared minimum, and a gate for scripts: exit 1 "
+        "when any theme's alpha, overall or in a --by group, is below X (the report is still "
+        "written). Without it, verdicts use .800 reliable / .667 tentative.")] = None,
+    report_file: Annotated[Optional[Path], typer.Option(
+        "--report", metavar="FILE.html|.md|.tex|.docx", help="Also write the reliability "
+        "appendix for a thesis or paper: units, codebook, coders and sample, a table per "
+        "theme with verdicts, notes, groups, the pairwise matrix, how disagreements were "
+        "settled, a methods paragraph to paste, provenance. The format follows the suffix.",
+        show_default=False)] = None,
+    sampling: Annotated[Optional[str], typer.Option(
+        "--sampling", metavar="TEXT", help="How the double-coded sample was chosen, for the "
+        "appendix (e.g. \"All 11 interviews were coded by all three coders.\"); default: the "
+        "project setting agreement.sampling.", show_default=False)] = None,
     format: FormatOption = Format.table,
     output: OutputOption = None,
     db: DbOption = None,
@@ -43,29 +57,55 @@ def agreement(
     """Inter-coder agreement per theme, per pair, overall and per group.
 
     Krippendorff's alpha is coloured against Krippendorff's thresholds: >= .800 reliable,
-    >= .667 tentative conclusions only, below that unreliable.
+    >= .667 tentative conclusions only, below that unreliable. Every format carries its
+    provenance; --format html (and --report) is the whole reliability appendix.
     """
     from coder.agreement.render import render_agreement
-    from coder.agreement.report import agreement_report, failing_keys
+    from coder.agreement.report import agreement_report, failing_groups, failing_keys
     from coder.cli.common import open_project
     from coder.errors import GateFailed
 
+    document = None
+    if report_file is not None:
+        from coder.reports.reliability_render import report_format
+
+        report_format(report_file)  # a bad suffix fails before any work
     project = open_project(db)
     with project.read() as conn:
         report = agreement_report(conn, _split(coders), codes=codes, by=by,
-                                  bootstrap=bootstrap, seed=seed)
-    render_agreement(report, format.value, output)
+                                  bootstrap=bootstrap, seed=seed, minimum=min_alpha)
+        from coder.reports.reliability import build_appendix, code_labels
+
+        labels = code_labels(conn)
+        if report_file is not None or format.value == "html":
+            document = build_appendix(conn, report, sampling=sampling)
+    render_agreement(report, format.value, output, labels=labels, document=document)
+    if report_file is not None:
+        from coder.reports.reliability_render import write_report
+
+        write_report(document, report_file)
     level = report["level"]
     undefined = [k for k, s in report[level].items() if s["krippendorff_alpha"] is None]
     if undefined:
         warn(f"alpha undefined (n/a) for {', '.join(undefined)}: "
              + report[level][undefined[0]]["reason"])
+    for name, g in report.get("groups", {}).items():
+        missing = [k for k, s in g[level].items() if s["krippendorff_alpha"] is None]
+        if missing:
+            warn(f"{by} = {name}: alpha undefined (n/a) for {', '.join(missing)}: "
+                 + g[level][missing[0]]["reason"])
+        if g.get("small"):
+            warn(f"{by} = {name} is a small group ({g['units']} units): its statistics can "
+                 "swing with one decision")
     if min_alpha is not None:
-        failing = failing_keys(report, min_alpha)
+        failing = [f"{k} ({report[level][k]['krippendorff_alpha']:.3f})"
+                   for k in failing_keys(report, min_alpha)]
+        failing += [f"{k} in {by} = {name} ({a:.3f})"
+                    for name, k, a in failing_groups(report, min_alpha)]
         if failing:
-            raise GateFailed(f"alpha below {min_alpha} for " + ", ".join(
-                f"{k} ({report[level][k]['krippendorff_alpha']:.3f})" for k in failing))
-        message(f"gate passed: every defined alpha >= {min_alpha}")
+            raise GateFailed(f"alpha below {min_alpha} for " + ", ".join(failing))
+        message(f"gate passed: every defined alpha >= {min_alpha}"
+                + (f", overall and in every {by} group" if by else ""))
 
 
 def disagreements(

@@ -19,9 +19,10 @@ CONTEXT_CHARS = 400  # the previous turn is shown up to this many characters (it
 
 def code(
     coder: Annotated[Optional[str], typer.Option(
-        "--coder", "-c", metavar="NAME", help="Who is coding, e.g. alice (created with their "
-        "first decision). In a team project: your login, the default.",
-        show_default=False)] = None,
+        "--coder", "-c", metavar="NAME", help="Who is coding, e.g. alice. A name the project "
+        "does not know yet is announced with the existing coders and needs --new-coder (or a "
+        "yes at the terminal); the coder is created with their first decision. In a team "
+        "project: your login, the default.", show_default=False)] = None,
     transcript: Annotated[Optional[str], typer.Option(
         "--transcript", "-t", metavar="ID", help="Only this transcript's segments.")] = None,
     theme: Annotated[Optional[str], typer.Option(
@@ -30,6 +31,8 @@ def code(
         "the other themes then count as not applied unless the segment has them), and later "
         "sessions, with or without --theme, do not offer it again. Codes of other themes "
         "already on a segment are kept.")] = None,
+    new_coder: Annotated[bool, typer.Option(
+        "--new-coder", help="Start a new coder of that name without asking.")] = False,
     db: DbOption = None,
 ) -> None:
     """Code participant segments one by one: toggle codes, Enter saves.
@@ -61,8 +64,11 @@ def code(
     from coder.team import resolve_coder
 
     project = open_project(db)
-    session = CodingSession.open(project, resolve_coder(project, coder), transcript=transcript,
-                                 theme=theme)
+    coder = resolve_coder(project, coder)
+    if not new_coder:
+        new_coder = _confirm_new_coder(project, coder)
+    session = CodingSession.open(project, coder, transcript=transcript, theme=theme,
+                                 new_coder=new_coder)
     if session.view is None:
         return out.print(session.finished_text(), highlight=False, markup=False)
     draw_segment(out, session)
@@ -100,6 +106,23 @@ def draw_step(console: Console, session, step) -> None:
         draw_segment(console, session)
     elif step.selection:
         draw_selection(console, session)
+
+
+def _confirm_new_coder(project, coder: str) -> bool:
+    """At a terminal, ask before a name the project does not know becomes a new coder."""
+    import sys
+
+    from coder import names
+
+    if not sys.stdin.isatty():
+        return False  # scripts: CodingSession.open refuses with the existing names
+    with project.read() as conn:
+        if not names.needs_confirmation(conn, coder):
+            return False
+        existing = ", ".join(names.existing_coders(conn))
+        hint = names.did_you_mean(coder, names.existing_coders(conn))
+    return typer.confirm(f"{coder!r} is not a coder of this project yet (coders: {existing})"
+                         f"{hint} Start a new coder {coder!r}?", default=False)
 
 
 def draw_segment(console: Console, session) -> None:

@@ -17,9 +17,14 @@ codings_app = typer.Typer(help="Bring codings in from spreadsheets and take them
                           no_args_is_help=True)
 
 CoderOption = Annotated[Optional[str], typer.Option(
-    "--coder", "-c", metavar="NAME", help="The coder whose codings these are (created on first "
-    "use), e.g. alice or auto:model. In a team project: your login, the default.",
-    show_default=False)]
+    "--coder", "-c", metavar="NAME", help="The coder whose codings these are, e.g. alice or "
+    "auto:model. A name the project does not know yet needs --new-coder (a typo would "
+    "otherwise become a new coder in every agreement report). In a team project: your "
+    "login, the default.", show_default=False)]
+
+NewCoderOption = Annotated[bool, typer.Option(
+    "--new-coder", help="Create the coder named by --coder if the project does not have them "
+    "yet (not needed for a project's first coder).")]
 
 
 class SheetFormat(str, Enum):
@@ -40,6 +45,7 @@ def import_(
         "--encoding", metavar="CODEC", help="Text encoding of a CSV/TSV that is neither UTF-8 "
         "nor UTF-16 with BOM (e.g. cp1252 for Excel on Windows). Comma, tab and semicolon "
         "separated files are recognized.")] = None,
+    new_coder: NewCoderOption = False,
     db: DbOption = None,
 ) -> None:
     """Import one coder's codings; the file is checked whole and nothing is written on error."""
@@ -48,7 +54,10 @@ def import_(
 
     project = open_project(db)
     result = import_codings(project, file, resolve_coder(project, coder), partial=partial,
-                            encoding=encoding)
+                            encoding=encoding, new_coder=new_coder)
+    if result.created:
+        message(f"new coder {result.coder} (existing coders: "
+                f"{', '.join(result.others) or 'none'})")
     message(f"imported {result.codings} codings by {result.coder} from {file}: "
             f"{result.segments} segments reviewed in {len(result.transcripts)} transcript(s)")
 

@@ -77,9 +77,14 @@ def segment_views(conn, coders: list[str], *, theme: str | None = None) -> list[
 
 def disagreements(conn, coders: list[str], *, theme: str | None = None,
                   codes: bool = False) -> list[SegmentView]:
-    """Segments where the coders' themes (or codes) differ."""
+    """Segments where the coders' themes (or codes) differ; ``theme`` (a theme or code key of
+    the current codebook, else :class:`~coder.errors.NotFoundError`) limits them to it."""
+    from coder.names import code_key
+
     if len(coders) < 2:
         raise CoderError("name at least two coders: --coders alice,bob")
+    if theme is not None:
+        theme = code_key(conn, theme, option="--theme")
     result = []
     for view in segment_views(conn, coders, theme=theme):
         sets = [{_level(k, codes) for k in s} for s in view.codes.values()]

@@ -45,6 +45,8 @@ class CodingsImport:
     codings: int = 0
     segments: int = 0
     transcripts: list[str] = field(default_factory=list)
+    created: bool = False        # the coder is new to the project
+    others: list[str] = field(default_factory=list)  # the coders that existed before
 
 
 def read_rows(path: Path, encoding: str | None = None) -> list[CodingRow]:
@@ -86,10 +88,17 @@ def _segment(path: Path, value: str, line: int) -> int:
 
 
 def import_codings(project: Project, path: Path, coder: str, *,
-                   partial: bool = False, encoding: str | None = None) -> CodingsImport:
+                   partial: bool = False, encoding: str | None = None,
+                   new_coder: bool = False) -> CodingsImport:
     """Validate every row, then store the coder's codings and reviews in one transaction.
 
-    A memo repeated on several rows of one segment (one row per code) is kept once."""
+    A memo repeated on several rows of one segment (one row per code) is kept once. A coder
+    name the project does not know is refused (a typo would otherwise become a new coder who
+    joins every agreement report) unless ``new_coder`` or it is the project's first human
+    coder; see :func:`coder.names.needs_confirmation`.
+    """
+    from coder import names
+
     coder = check_coder_name(coder)
     rows = read_rows(path, encoding)
     if not rows:
@@ -135,6 +144,9 @@ def import_codings(project: Project, path: Path, coder: str, *,
                 per_segment[sid].add(r.code)
             if r.memo and r.memo not in memos[sid]:
                 memos[sid].append(r.memo)
+        others = names.existing_coders(conn)
+        if names.needs_confirmation(conn, coder) and not new_coder:
+            raise names.new_coder_refusal(conn, coder)
         cid = get_or_create_coder(conn, coder)
         codebook_id = current_codebook_id(conn)
         if partial:
@@ -157,7 +169,8 @@ def import_codings(project: Project, path: Path, coder: str, *,
                          .values(memo="; ".join(texts)))
     return CodingsImport(coder=coder, rows=len(rows),
                          codings=sum(len(c) for c in per_segment.values()),
-                         segments=len(covered), transcripts=tids)
+                         segments=len(covered), transcripts=tids,
+                         created=coder not in others, others=others)
 
 
 def _closest(code: str, keys: set[str]) -> str:

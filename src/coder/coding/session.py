@@ -172,12 +172,14 @@ class CodingSession:
 
     @classmethod
     def open(cls, project: Project, coder: str, *, transcript: str | None = None,
-             theme: str | None = None) -> CodingSession:
+             theme: str | None = None, new_coder: bool = False) -> CodingSession:
         """Load the codebook, the scope and the coder's reviews; raise CoderError on bad input.
 
         The coder is created with their first decision (not before, so a session that
-        decides nothing writes nothing).
+        decides nothing writes nothing). A name the project does not know is refused unless
+        ``new_coder`` (see :func:`coder.names.needs_confirmation`).
         """
+        from coder import names
         from coder.codebook import require_codebook
 
         coder = check_coder_name(coder)
@@ -204,6 +206,8 @@ class CodingSession:
                 ids.append(sid)
                 ranges[tid] = (lo, len(ids))
             coder_id = _coder_id(conn, coder)
+            if coder_id is None and not new_coder and names.needs_confirmation(conn, coder):
+                raise names.new_coder_refusal(conn, coder)
             in_scope = set(ids)
             reviewed = set()
             if coder_id is not None:

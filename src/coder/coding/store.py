@@ -62,10 +62,9 @@ def get_or_create_coder(conn: Connection, name: str, kind: str | None = None) ->
 def coder_id(conn: Connection, name: str) -> int:
     row = conn.execute(select(C.c.id).where(C.c.name == name)).first()
     if row is None:
-        names = conn.execute(select(C.c.name).order_by(C.c.name)).scalars().all()
-        known = ", ".join(names) if names else "none yet"
-        raise NotFoundError(f"no coder {name!r} in the project (coders: {known}) — check "
-                            "the spelling or import their codings first")
+        from coder.names import unknown_coder
+
+        raise unknown_coder(conn, name)
     return row[0]
 
 

@@ -36,14 +36,29 @@ def project_hash(conn: Connection) -> str:
     digest = hashlib.sha256()
     for tid, sha in sorted(conn.execute(select(T.c.id, T.c.sha256)).all()):
         digest.update(f"transcript\t{tid}\t{sha}\n".encode())
-    codings = conn.execute(select(C.c.name, S.c.transcript_id, S.c.n, K.c.code_key)
-                           .join(C, C.c.id == K.c.coder_id)
-                           .join(S, S.c.id == K.c.segment_id)).all()
-    for name, tid, n, key in sorted((str(a), str(b), int(c), str(d)) for a, b, c, d in codings):
-        digest.update(f"coding\t{name}\t{tid}\t{n}\t{key}\n".encode())
+    codings = _fetch(conn, select(C.c.name, S.c.transcript_id, S.c.n, K.c.code_key)
+                     .join(C, C.c.id == K.c.coder_id).join(S, S.c.id == K.c.segment_id))
+    if not all(type(a) is str and type(b) is str and type(c) is int and type(d) is str
+               for a, b, c, d in codings):  # drivers return these types; be sure anyway
+        codings = [(str(a), str(b), int(c), str(d)) for a, b, c, d in codings]
+    codings.sort()
+    digest.update("".join(f"coding\t{a}\t{b}\t{c}\t{d}\n" for a, b, c, d in codings).encode())
     codebook = current_codebook(conn)
     digest.update(f"codebook\t{codebook.sha256 if codebook else ''}\n".encode())
     return digest.hexdigest()
+
+
+def _fetch(conn: Connection, statement) -> list[tuple]:
+    """Every row of a Core SELECT as plain tuples through the driver's cursor: a project has
+    hundreds of thousands of codings, and SQLAlchemy Row objects of them cost more than the
+    query. The statement has no parameters (its columns are integers and text)."""
+    sql = statement.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True})
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute(str(sql))
+        return cursor.fetchall()
+    finally:
+        cursor.close()
 
 
 def command_line(argv: list[str] | None = None) -> str:
