@@ -375,5 +375,9 @@ def test_bad_options_are_errors(coded, cli, db_path):
     assert result.exit_code == 1
     assert result.stderr.strip() == ("error: no transcript 'xx01' (have: kz01, ru01…) — see "
                                      "`coder transcripts list`")
-    assert cli("code", input="q\n").exit_code == 2  # --coder is required
+    # --coder may be left out only in a team project (it is the login); here it is needed
+    result = cli("code", input="q\n")
+    assert result.exit_code == 1
+    assert result.stderr.strip() == ("error: the coder name is empty — pass --coder NAME "
+                                     "(e.g. --coder alice)")
     assert dump_db(db_path) == before

@@ -152,6 +152,8 @@ def _grant(conn: Connection, name: str, role: str) -> None:
     run("GRANT CONNECT ON DATABASE %2$I TO %3$I")
     run("GRANT USAGE ON SCHEMA %1$I TO %3$I")
     run("GRANT SELECT ON ALL TABLES IN SCHEMA %1$I TO %3$I")
+    # tables that later migrations create are readable too
+    run("ALTER DEFAULT PRIVILEGES IN SCHEMA %1$I GRANT SELECT ON TABLES TO %3$I")
     if role in ("coder", "supervisor"):
         tables = list(_WRITE) + (list(_SUPERVISE) if role == "supervisor" else [])
         for table in tables:

@@ -21,9 +21,10 @@ alpha (nominal) of the 2-column matrix (human, model) — the same alpha ``coder
 reports for two coders — and overall: micro-averaged precision/recall/F1, macro F1, alpha
 pooled over all (segment, label) pairs and the mean of per-label alphas.
 
-The model fitted on all the data is stored in the ``autocode_model`` table (as explicit arrays
-that cannot run code when loaded, with their SHA-256: :mod:`coder.autocode.storage`) with the codebook version it was trained under, the training coder, the
-SHA-256 of the training rows and the metrics. :func:`apply_model` codes the participant
+The model fitted on all the data is stored in the ``autocode_model`` table — as explicit
+arrays that cannot run code when loaded, with their SHA-256 (:mod:`coder.autocode.storage`) —
+with the codebook version it was trained under, the training coder, the SHA-256 of the
+training rows and the metrics. :func:`apply_model` codes the participant
 segments the machine coder has not reviewed yet, storing each code with its probability
 (``coding.probability``) and a review with source ``auto``; it refuses a model trained under
 another codebook version. Everything is deterministic given the seed.
