@@ -16,7 +16,8 @@ from pathlib import Path
 from sqlalchemy import Integer, delete, func, select
 
 from coder.db.engine import Project, insert_rows
-from coder.db.models import Attribute, Coding, Participant, Review, Segment, Transcript, utcnow
+from coder.db import tables
+from coder.db.tables import utcnow
 from coder.errors import ConflictError, InputError, NotFoundError
 
 INTERVIEWER_LABELS = ("interviewer", "q", "i", "int")
@@ -24,10 +25,10 @@ SEGMENT_FIELDS = ("n", "speaker", "role", "start", "end", "text", "char_start", 
 segment_values = itemgetter(*SEGMENT_FIELDS)
 PARTICIPANT, INTERVIEWER = "participant", "interviewer"
 
-T = Transcript.__table__
-S = Segment.__table__
-A = Attribute.__table__
-P = Participant.__table__
+T = tables.transcript
+S = tables.segment
+A = tables.attribute
+P = tables.participant
 
 
 @dataclass
@@ -253,10 +254,10 @@ def _classify(conn, item: PreparedTranscript, existing, replace: bool) -> None:
                             "content — pass --replace to overwrite it (allowed only while it has "
                             "no codings)")
     segs = select(S.c.id).where(S.c.transcript_id == item.id)
-    codings = conn.execute(select(func.count()).select_from(Coding.__table__)
-                           .where(Coding.__table__.c.segment_id.in_(segs))).scalar_one()
-    reviews = conn.execute(select(func.count()).select_from(Review.__table__)
-                           .where(Review.__table__.c.segment_id.in_(segs))).scalar_one()
+    codings = conn.execute(select(func.count()).select_from(tables.coding)
+                           .where(tables.coding.c.segment_id.in_(segs))).scalar_one()
+    reviews = conn.execute(select(func.count()).select_from(tables.review)
+                           .where(tables.review.c.segment_id.in_(segs))).scalar_one()
     if codings or reviews:
         raise ConflictError(f"{item.path}: transcript {item.id!r} has {codings} codings and "
                             f"{reviews} reviewed segments — export them (coder codings export), "

@@ -15,7 +15,7 @@ import numpy as np
 from sqlalchemy import and_, select
 
 from coder.coding.store import coder_id, code_keys
-from coder.db.models import Attribute, Coder, Coding, Review, Segment
+from coder.db import tables
 from coder.errors import CoderError, NotFoundError
 
 
@@ -45,7 +45,7 @@ class UnitMatrix:
 
 def default_coders(conn) -> list[str]:
     """Every human coder, in order of creation (machine coders and consensus only on request)."""
-    C = Coder.__table__
+    C = tables.coder
     return list(conn.execute(select(C.c.name).where(C.c.kind == "human")
                              .order_by(C.c.id)).scalars())
 
@@ -64,7 +64,7 @@ def unit_matrix(conn, coders: list[str] | None = None, *, codes: bool = False) -
         raise NotFoundError("no codebook loaded — run `coder codebook load "
                             "codebooks/csto-2022.yaml` first")
     keys = all_keys if codes else [k for k in all_keys if "." not in k]
-    R, S, K = Review.__table__, Segment.__table__, Coding.__table__
+    R, S, K = tables.review, tables.segment, tables.coding
     # Whole columns go to NumPy: no Python work per review or coding (see _fetch).
     reviews = _fetch(conn, select(R.c.segment_id, R.c.coder_id, S.c.transcript_id, S.c.n)
                      .join(S, S.c.id == R.c.segment_id)
@@ -137,7 +137,7 @@ def unit_labels(conn, matrix: UnitMatrix, by: str) -> np.ndarray:
     """A label per unit: its transcript id (``by="transcript"``) or a transcript attribute."""
     if by == "transcript":
         return matrix.transcripts
-    A = Attribute.__table__
+    A = tables.attribute
     values = dict(conn.execute(select(A.c.transcript_id, A.c.value).where(A.c.name == by)).all())
     if not values:
         names = sorted(set(conn.execute(select(A.c.name)).scalars()))

@@ -29,7 +29,7 @@ from sqlalchemy import and_, func, literal, select
 from sqlalchemy.engine import Connection
 
 from coder.coding.store import K, R, S, coder_id, coder_names
-from coder.db.models import Attribute, Coder, Transcript
+from coder.db import tables
 from coder.errors import CoderError, NotFoundError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -157,7 +157,7 @@ def connection(source: Any) -> Iterator[Connection]:
 
 
 def human_coders(conn: Connection) -> list[str]:
-    C = Coder.__table__
+    C = tables.coder
     return list(conn.execute(select(C.c.name).where(C.c.kind == "human")
                              .order_by(C.c.id)).scalars())
 
@@ -194,7 +194,7 @@ def load_codings(conn: Connection, coder: str | None = None, *,
 
 
 def _transcripts(conn: Connection) -> tuple[dict[str, TranscriptInfo], list[str]]:
-    T, A = Transcript.__table__, Attribute.__table__
+    T, A = tables.transcript, tables.attribute
     attrs: dict[str, dict[str, str]] = defaultdict(dict)
     for tid, name, value in conn.execute(select(A.c.transcript_id, A.c.name, A.c.value)):
         if value not in (None, ""):

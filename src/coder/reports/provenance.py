@@ -25,14 +25,14 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from coder.coding.store import K, S
-from coder.db.models import Coder, Transcript
+from coder.db import tables
 
 
 def project_hash(conn: Connection) -> str:
     """SHA-256 (hex) of the project's transcripts, codings and current codebook (see above)."""
     from coder.codebook import current_codebook
 
-    T, C = Transcript.__table__, Coder.__table__
+    T, C = tables.transcript, tables.coder
     digest = hashlib.sha256()
     for tid, sha in sorted(conn.execute(select(T.c.id, T.c.sha256)).all()):
         digest.update(f"transcript\t{tid}\t{sha}\n".encode())
