@@ -3,30 +3,33 @@
     .venv/bin/python benchmarks/run.py [--quick] [--json benchmarks/results.json]
                                        [--no-postgres] [--strict] [--keep DIR] [--autocode]
 
-Sections (sizes of the full run; ``--quick`` is a smoke run with small ones):
+Sections (sizes of the full run; ``--quick`` is a smoke run with small ones). Whole-process
+budgets compare a ``coder …`` child process with a plain-Python floor process
+(:mod:`bench_floors`) timed in the same run, alternating, best of N; wall and CPU time of each
+are recorded (the CPU ratio tells the work apart from waiting on a busy machine).
 
 1. **import**: a synthetic corpus of 1,000 speaker-labelled transcripts (60 turns, ~80 words
-   per participant turn; :mod:`generate`) through the library call behind ``coder import``
-   (:func:`coder.transcripts.import_transcripts`, personal-data gate included), against a bare
-   ``sqlite3`` ``executemany`` of the same rows (participants, transcripts, segments,
-   attributes) into the same schema with the same pragmas, in one transaction — best of N,
-   alternating, in this process. Peak memory is the ``ru_maxrss`` of a child process running
-   ``coder import`` (the CLI, in-process in that child). On PostgreSQL (a temporary database
-   ``coder_bench_<random>``, dropped afterwards) the same import against a bare psycopg
-   ``executemany``, for information.
-2. **agreement**: a project of 50,000 participant segments × 3 coders × 20 codes (rows inserted
-   with Core, codebook loaded and codings imported with the library), then ``coder agreement
-   --format json`` end to end in a subprocess (wall time, best of N); the metric kernels against
-   the ``krippendorff`` package on that project's matrices (:mod:`bench_kernels`).
-   The fastest of the three coders' ``coder codings import`` (library call) is reported too.
+   per participant turn; :mod:`generate`): ``coder import`` (personal-data gate included) ÷ a
+   plain Python process that reads the files, splits them into turns and ``executemany``-s
+   them, both into an empty migrated project (budget 1.5×); then the phases in this process —
+   parse, personal-data scan, insert — and the insert against a bare ``executemany`` of the
+   same rows. Peak memory is the ``ru_maxrss`` of a child running ``coder import``. On
+   PostgreSQL (a temporary database ``coder_bench_<random>``, dropped afterwards) the library
+   import against a bare psycopg ``executemany``, for information.
+2. **read commands** on a project of 50,000 participant segments × 3 coders × 20 codes (rows
+   inserted with Core, codebook loaded and codings imported with the library): ``coder
+   status``, ``disagreements``, ``report themes`` and ``agreement``, all ``--format json``,
+   each ÷ a sqlite3 process reading and counting every segment, review and coding row
+   (budget 3×); ``coder codings import`` of one coder's CSV ÷ csv + ``executemany`` (for
+   information); the metric kernels against the ``krippendorff`` package
+   (:mod:`bench_kernels`).
 3. **decision**: one decision of ``coder code`` with 100,000 segments in the project
    (:mod:`bench_decision`): p95 latency of 500 decisions, the better of two rounds (a fresh
    coder each), with its CPU time and a bare single-row INSERT + COMMIT for scale; on SQLite
    and on PostgreSQL (``CODER_BENCH_PG``, default ``postgresql://postgres@127.0.0.1:5432/test``,
-   names the server; it is skipped with a note when unreachable).
-4. **report themes**: ``coder report themes --by country --format json`` on the agreement
-   project (no budget in SPEC §10: for information).
-5. **start-up**: ``coder --help`` (best of 5 subprocess runs), and the modules it imports:
+   names the server; it is skipped with a note when unreachable). On SQLite also ``coder
+   code`` start-up (to the first segment drawn) ÷ a sqlite3 process reading what it needs.
+4. **start-up**: ``coder --help`` (best of 5 subprocess runs), and the modules it imports:
    none of pandas, NumPy, scikit-learn, matplotlib (nor for ``coder transcripts list`` and
    ``coder status``).
 
