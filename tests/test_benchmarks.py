@@ -10,8 +10,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
-SECTIONS = ("import", "import_postgres", "agreement", "kernels", "decision", "decision_postgres",
-            "report_themes", "startup")
+SECTIONS = ("import", "import_postgres", "agreement", "reads", "codings_import", "kernels",
+            "decision", "decision_postgres", "report_themes", "startup")
 FIGURE_KEYS = {"key", "name", "measured", "budget", "status", "value"}
 
 
@@ -25,13 +25,21 @@ def test_quick_benchmark_writes_every_figure(tmp_path: Path):
     assert results["quick"] is True
     for section in SECTIONS:
         assert section in results, section
-    assert {"transcripts", "import_s", "bare_s", "ratio", "max_rss_mb"} <= set(results["import"])
+    assert {"transcripts", "import_s", "bare_s", "ratio", "max_rss_mb", "phases_s"} \
+        <= set(results["import"])
+    assert set(results["import"]["phases_s"]) == {"parse_s", "scan_s", "insert_s"}
+    for command in ("status", "disagreements", "report_themes", "agreement"):
+        assert results["reads"][command]["ratio"] > 0
+    assert results["codings_import"]["ratio"] > 0
+    assert results["decision"]["startup"]["ratio"] > 0
     assert {"cli_s", "participant_segments", "overall_alpha"} <= set(results["agreement"])
     assert {"p95_ms", "median_ms", "segments"} <= set(results["decision"])
     assert {"help_s", "modules", "forbidden_imported"} <= set(results["startup"])
     keys = {f["key"] for f in results["figures"]}
-    assert {"import_ratio", "import_rss", "agreement_s", "kernels_ratio", "decision",
-            "startup_s", "startup_modules"} <= keys
+    assert {"import_ratio", "import_phases", "import_rss", "agreement_s", "kernels_ratio",
+            "decision", "startup_s", "startup_modules", "status_ratio", "disagreements_ratio",
+            "report_themes_ratio", "agreement_ratio", "codings_import_ratio",
+            "code_startup_ratio"} <= keys
     for figure in results["figures"]:
         assert set(figure) == FIGURE_KEYS
         assert figure["status"] in ("pass", "FAIL", "info", "skipped")

@@ -142,14 +142,3 @@ def test_export_import_round_trip(fmt, coded, db_url, tmp_path, runner):
     result = runner.invoke(app, ["codings", "import", "--new-coder", str(out), "--coder", "alice"], env=env)
     assert result.exit_code == 0, result.output
     assert state(str(other)) == original
-
-
-def test_status_counts_reviewed_and_coded(coded, tmp_path):
-    f = sheet(tmp_path, [["KZ-01", 2, "reforms", ""], ["KZ-01", 4, "", ""]])
-    assert coded("codings", "import", "--new-coder", f, "--coder", "alice", "--partial").exit_code == 0
-    result = coded("status", "--format", "json")
-    assert result.exit_code == 0
-    import json
-
-    assert json.loads(result.stdout) == [
-        {"coder": "alice", "transcript": "KZ-01", "segments": 3, "reviewed": 2, "coded": 1}]

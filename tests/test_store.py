@@ -40,6 +40,17 @@ def test_migrated_blank_database_equals_the_models(tmp_path):
     assert _schema(migrated) == _schema(modelled)
 
 
+def test_core_tables_equal_the_models(tmp_path):
+    """coder.db.tables (what the commands query, without SQLModel) is the models' schema."""
+    from coder.db.tables import metadata
+
+    core = create_engine(f"sqlite:///{tmp_path / 'core.db'}")
+    metadata.create_all(core)
+    modelled = create_engine(f"sqlite:///{tmp_path / 'modelled.db'}")
+    SQLModel.metadata.create_all(modelled)
+    assert _schema(core) == _schema(modelled)
+
+
 def test_migrations_are_recorded_once_and_rerun_is_a_no_op(tmp_path):
     engine = create_engine(f"sqlite:///{tmp_path / 'p.db'}")
     assert migrate(engine) == [fn.__name__ for _, fn in MIGRATIONS]

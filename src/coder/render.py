@@ -176,7 +176,7 @@ def to_rich_table(columns, rows, title: str | None = None, digits: int = 3):
 def render_rows(columns: Sequence[str], rows: Sequence[Sequence[Any]], format, output=None, *,
                 title: str | None = None, footer: str | None = None, digits: int = 3) -> None:
     """Render and write a table to ``output`` (a path) or stdout in ``format``."""
-    from coder.output import dump_json, message, out, write_text
+    from coder.output import message, out, write_text
 
     fmt = getattr(format, "value", format)
     if fmt == "table":
@@ -192,7 +192,7 @@ def render_rows(columns: Sequence[str], rows: Sequence[Sequence[Any]], format, o
         Console(file=buf, width=200, color_system=None).print(table)
         return write_text(buf.getvalue() + (footer + "\n" if footer else ""), output)
     if fmt == "json":
-        return write_text(dump_json([dict(zip(columns, _jsonable(r))) for r in rows]), output)
+        return write_text(rows_json(columns, rows), output)
     if fmt == "csv":
         return write_text(to_csv(columns, rows, footer), output)
     if fmt == "md":
@@ -207,6 +207,18 @@ def render_rows(columns: Sequence[str], rows: Sequence[Sequence[Any]], format, o
         to_xlsx(columns, rows, Path(output), title, footer)
         return message(f"wrote {output}")
     raise CoderError(f"unknown format {fmt!r} — use table, json, csv, md, html, latex or xlsx")
+
+
+def rows_json(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """A JSON list of row objects, one object per line: the C encoder writes each line (the
+    indenting encoder is pure Python, seconds on 50,000 rows)."""
+    import json
+
+    if not rows:
+        return "[]"
+    dumps = json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode
+    return "[\n" + ",\n".join("  " + dumps(dict(zip(columns, _jsonable(r)))) for r in rows) \
+        + "\n]"
 
 
 def _jsonable(row):

@@ -9,13 +9,15 @@ least two of the selected coders enter the matrix.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import chain
 from operator import itemgetter
 
 import numpy as np
-from sqlalchemy import and_, select
+from sqlalchemy import case, select
 
 from coder.coding.store import coder_id, code_keys
-from coder.db.models import Attribute, Coder, Coding, Review, Segment
+from coder.db import tables
+from coder.db.engine import fetch_all
 from coder.errors import CoderError, NotFoundError
 
 
@@ -45,7 +47,7 @@ class UnitMatrix:
 
 def default_coders(conn) -> list[str]:
     """Every human coder, in order of creation (machine coders and consensus only on request)."""
-    C = Coder.__table__
+    C = tables.coder
     return list(conn.execute(select(C.c.name).where(C.c.kind == "human")
                              .order_by(C.c.id)).scalars())
 
@@ -64,65 +66,65 @@ def unit_matrix(conn, coders: list[str] | None = None, *, codes: bool = False) -
         raise NotFoundError("no codebook loaded — run `coder codebook load "
                             "codebooks/csto-2022.yaml` first")
     keys = all_keys if codes else [k for k in all_keys if "." not in k]
-    R, S, K = Review.__table__, Segment.__table__, Coding.__table__
-    # Whole columns go to NumPy: no Python work per review or coding (see _fetch).
-    reviews = _fetch(conn, select(R.c.segment_id, R.c.coder_id, S.c.transcript_id, S.c.n)
-                     .join(S, S.c.id == R.c.segment_id)
-                     .where(and_(S.c.role == "participant", R.c.coder_id.in_(ids))))
-    seg, cod, _tids, _ns = _columns(reviews, 4)
-    cod = _positions(cod, ids)
+    R, S, K = tables.review, tables.segment, tables.coding
+    # Whole columns go to NumPy: no Python work per review or coding (see _fetch). Three plain
+    # scans, no join: looking each review's segment up by key costs more than reading them all.
+    parts = _fetch(conn, select(S.c.id, S.c.transcript_id, S.c.n)
+                   .where(S.c.role == "participant"))
+    part_ids = np.fromiter(map(itemgetter(0), parts), dtype=np.int64, count=len(parts))
+    order = np.argsort(part_ids, kind="stable")
+    sorted_ids = part_ids[order]
+    reviews = _ints(_fetch(conn, select(R.c.segment_id, R.c.coder_id)
+                           .where(R.c.coder_id.in_(ids))), 2)
+    mine = _only(sorted_ids, reviews[:, 0])  # reviews of participant segments
+    seg, cod = reviews[mine, 0], _positions(reviews[mine, 1], ids)
     uniq, inverse = np.unique(seg, return_inverse=True)
     reviewed = np.zeros((len(uniq), len(ids)), dtype=bool)
     reviewed[inverse, cod] = True
     keep = reviewed.sum(axis=1) >= 2
     uniq, reviewed = uniq[keep], reviewed[keep]
     values = np.where(reviewed, 0.0, np.nan)[None, :, :].repeat(len(keys), axis=0)
-    codings = _fetch(conn, select(K.c.segment_id, K.c.coder_id, K.c.code_key)
-                     .where(K.c.coder_id.in_(ids)))
-    if codings and len(uniq):
-        s, c, raw = _columns(codings, 3)
-        key_index = {k: i for i, k in enumerate(keys)}
-        lookup = {key: key_index.get(key if codes else key.split(".", 1)[0], -1)
-                  for key in set(raw)}
-        k = np.fromiter(map(lookup.__getitem__, raw), dtype=np.int64, count=len(raw))
-        c = _positions(c, ids)
+    applied = sorted(conn.execute(select(K.c.code_key).distinct()
+                                  .where(K.c.coder_id.in_(ids))).scalars())
+    key_index = {k: i for i, k in enumerate(keys)}
+    lookup = {key: key_index.get(key if codes else key.split(".", 1)[0], -1) for key in applied}
+    lookup = {key: i for key, i in lookup.items() if i >= 0}
+    if lookup and len(uniq):
+        # the key's row in the matrix, computed by the database: only integers come back
+        row = case(lookup, value=K.c.code_key, else_=-1)
+        found = _ints(_fetch(conn, select(K.c.segment_id, K.c.coder_id, row)
+                             .where(K.c.coder_id.in_(ids))), 3)
+        s, c, k = found[:, 0], _positions(found[:, 1], ids), found[:, 2]
         u = np.minimum(np.searchsorted(uniq, s), len(uniq) - 1)
         ok = (uniq[u] == s) & (k >= 0)   # a kept unit and a key of this level
         ok[ok] = reviewed[u[ok], c[ok]]
         values[k[ok], u[ok], c[ok]] = 1.0
-    meta = {sid: (tid, n) for sid, _cid, tid, n in reviews}
-    units = uniq.tolist()
-    transcripts = np.array([meta[s][0] for s in units], dtype=object)
-    numbers = np.array([meta[s][1] for s in units], dtype=np.int64)
+    at = order[np.searchsorted(sorted_ids, uniq)] if len(uniq) else np.zeros(0, dtype=np.intp)
+    transcripts = np.array([parts[i][1] for i in at.tolist()], dtype=object)
+    numbers = np.array([parts[i][2] for i in at.tolist()], dtype=np.int64)
     return UnitMatrix(coders, keys, uniq, transcripts, numbers, values)
 
 
-def _fetch(conn, statement) -> list[tuple]:
-    """Every row of a Core SELECT as plain tuples, through the driver's own cursor.
-
-    A large project has hundreds of thousands of review and coding rows; making SQLAlchemy
-    Row objects of them (and unpacking those) costs more than the query itself (SPEC §10:
-    ``coder agreement`` on 50,000 segments × 3 coders × 20 codes in under 5 s). The
-    statements here select integer and text columns, which no SQLAlchemy type converts, and
-    their only values are coder ids and a fixed word, rendered inline.
-    """
-    sql = statement.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True})
-    cursor = conn.connection.cursor()  # the DBAPI connection of this transaction
-    try:
-        cursor.execute(str(sql))
-        return cursor.fetchall()
-    finally:
-        cursor.close()
-
-
-def _columns(rows: list[tuple], width: int) -> list:
-    """Rows → ``width`` columns (not ``zip(*rows)``: ten times slower on 10⁵ rows); integer
-    columns become int64 arrays, others lists."""
+def _ints(rows: list[tuple], width: int) -> np.ndarray:
+    """Rows of integers → a (rows, width) int64 array."""
     if not rows:
-        return [np.zeros(0, dtype=np.int64) for _ in range(width)]
-    columns = [list(map(itemgetter(i), rows)) for i in range(width)]
-    return [np.asarray(column, dtype=np.int64) if isinstance(column[0], int) else column
-            for column in columns]
+        return np.zeros((0, width), dtype=np.int64)
+    flat = np.fromiter(chain.from_iterable(rows), dtype=np.int64, count=len(rows) * width)
+    return flat.reshape(len(rows), width)
+
+
+def _only(sorted_ids: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Mask of ``values`` found in ``sorted_ids``."""
+    if not len(sorted_ids):
+        return np.zeros(len(values), dtype=bool)
+    at = np.minimum(np.searchsorted(sorted_ids, values), len(sorted_ids) - 1)
+    return sorted_ids[at] == values
+
+
+def _fetch(conn, statement) -> list[tuple]:
+    """Rows as plain tuples from the driver (:func:`coder.db.engine.fetch_all`): making
+    SQLAlchemy Row objects of 10⁵ reviews and codings costs more than the queries (SPEC §10)."""
+    return fetch_all(conn, statement)
 
 
 def _positions(coder_ids: np.ndarray, ids: list[int]) -> np.ndarray:
@@ -137,7 +139,7 @@ def unit_labels(conn, matrix: UnitMatrix, by: str) -> np.ndarray:
     """A label per unit: its transcript id (``by="transcript"``) or a transcript attribute."""
     if by == "transcript":
         return matrix.transcripts
-    A = Attribute.__table__
+    A = tables.attribute
     values = dict(conn.execute(select(A.c.transcript_id, A.c.value).where(A.c.name == by)).all())
     if not values:
         names = sorted(set(conn.execute(select(A.c.name)).scalars()))

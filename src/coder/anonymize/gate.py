@@ -80,7 +80,11 @@ class ImportGate:
         source = str(parsed.path)
         self.findings += scan_name(transcript_id or parsed.path.stem, source=source,
                                    identifiers=self.identifiers, pseudonyms=self.pseudonyms)
-        text = "\n".join([f"{t.speaker}: {t.text}" for t in parsed.turns]
+        # Each speaker label once (a label repeats on every turn, and its digits — KZ-0001 —
+        # are what the number rules look at): the same findings as the joined "label: text"
+        # lines, since ": " ends every match that could start in a label.
+        labels = dict.fromkeys(t.speaker for t in parsed.turns)
+        text = "\n".join([f"{label}:" for label in labels] + [t.text for t in parsed.turns]
                          + [str(v) for v in parsed.meta.values()])
         if not scan_text(text, identifiers=self.identifiers):
             return

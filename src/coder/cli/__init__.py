@@ -13,7 +13,10 @@ import typer
 from typer.core import TyperGroup
 
 from coder import __version__
+from coder.cli.coercion import install as _fast_values
 from coder.errors import CoderError
+
+_fast_values()  # option values converted without pydantic (see coder.cli.coercion)
 
 
 class _State:

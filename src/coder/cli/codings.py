@@ -83,19 +83,43 @@ def export(
     render_rows(EXPORT_COLUMNS, rows, format.value, output)
 
 
-def status(db: DbOption = None, format: FormatOption = Format.table,
-           output: OutputOption = None) -> None:
-    """How far each coder has got: participant segments reviewed and coded per transcript."""
-    from coder.coding.files import coding_status
+class StatusBy(str, Enum):
+    coder = "coder"
+    transcript = "transcript"
+
+
+def status(
+    by: Annotated[StatusBy, typer.Option(
+        "--by", help="coder: one line per coder over all transcripts (reviewed, coded, and "
+        "how many transcripts are done, in progress, not started); transcript: one line per "
+        "coder and transcript, not-started ones included.")] = StatusBy.coder,
+    coder: Annotated[Optional[str], typer.Option(
+        "--coder", "-c", metavar="NAME", help="Only this coder (default: everyone).")] = None,
+    db: DbOption = None, format: FormatOption = Format.table, output: OutputOption = None,
+) -> None:
+    """How far each coder has got: participant segments reviewed and coded, and transcripts
+    done, in progress and not started; transcripts nobody has started are named."""
+    from coder.coding.progress import DETAIL_COLUMNS, SUMMARY_COLUMNS, coding_progress
     from coder.render import render_rows
 
-    rows = coding_status(open_project(db))
-    if not rows:
+    with open_project(db).read() as conn:
+        progress = coding_progress(conn, coder)
+    if not progress.coders:
         message("no coder has reviewed anything yet — start with `coder code --coder NAME` "
                 "or `coder codings import FILE --coder NAME`")
-    columns = ["coder", "transcript", "segments", "reviewed", "coded"]
-    render_rows(columns, [[r[c] for c in columns] for r in rows], format, output,
-                title="Coding progress")
+    if by is StatusBy.transcript:
+        columns, rows, title = DETAIL_COLUMNS, progress.detail(), "Coding progress by transcript"
+    else:
+        columns, rows, title = SUMMARY_COLUMNS, progress.summary(), "Coding progress"
+    render_rows(list(columns), [[r[c] for c in columns] for r in rows], format, output,
+                title=title)
+    untouched = progress.untouched()
+    if untouched and progress.coders:
+        shown = ", ".join(untouched[:10]) + (f" and {len(untouched) - 10} more"
+                                             if len(untouched) > 10 else "")
+        who = f"by {coder}" if coder else "by anyone"
+        message(f"{len(untouched)} of {len(progress.transcripts)} transcript(s) not started "
+                f"{who}: {shown}")
 
 
 def register(app: typer.Typer) -> None:

@@ -28,15 +28,15 @@ from sqlalchemy.engine import Connection
 
 from coder.codebook.diff import CodebookDiff, diff_codebooks, rename_map
 from coder.codebook.model import CodebookInfo, CodebookSpec, CodeSpec
-from coder.db.models import Code, Codebook, Coding, Decision
+from coder.db import tables
 from coder.errors import ConflictError, NotFoundError
 
 DEFAULT_CODEBOOK = "codebooks/csto-2022.yaml"
 
-_codebook = Codebook.__table__
-_code = Code.__table__
-_coding = Coding.__table__
-_decision = Decision.__table__
+_codebook = tables.codebook
+_code = tables.code
+_coding = tables.coding
+_decision = tables.decision
 
 
 @dataclass

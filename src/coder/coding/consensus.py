@@ -12,13 +12,16 @@ import getpass
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from operator import itemgetter
 
 from sqlalchemy import and_, delete, func, insert, select
 
 from coder.coding.store import (
     K, R, S, code_keys, coder_id, current_codebook_id, get_or_create_coder, record_decision,
 )
-from coder.db.models import Decision, utcnow
+from coder.db import tables
+from coder.db.engine import fetch_all
+from coder.db.tables import utcnow
 from coder.errors import CoderError, ConflictError
 
 RULES = ("majority", "unanimous", "interactive")
@@ -46,33 +49,47 @@ def _level(key: str, codes: bool) -> str:
     return key if codes else key.split(".", 1)[0]
 
 
+def _common(conn, coders: list[str], theme: str | None):
+    """The participant segments every one of ``coders`` reviewed, in (transcript, n) order, as
+    plain rows ``(id, transcript, n, speaker, text)``, with each coder's codes (filtered to
+    ``theme``) and memos: three set-based queries, no per-row ORM work (SPEC §10)."""
+    ids = {name: coder_id(conn, name) for name in coders}
+    wanted = sorted(set(ids.values()))
+    every = (select(R.c.segment_id).where(R.c.coder_id.in_(wanted))
+             .group_by(R.c.segment_id).having(func.count() == len(wanted)))
+    rows = fetch_all(conn, select(S.c.id, S.c.transcript_id, S.c.n, S.c.speaker, S.c.text)
+                     .where(and_(S.c.role == "participant", S.c.id.in_(every))))
+    rows.sort(key=itemgetter(1, 2))  # in Python: the same order whatever the server's collation
+    memos: dict[tuple[int, int], str] = {
+        (sid, cid): memo for sid, cid, memo in fetch_all(
+            conn, select(R.c.segment_id, R.c.coder_id, R.c.memo)
+            .where(and_(R.c.coder_id.in_(wanted), R.c.memo.is_not(None))))}
+    codes: dict[tuple[int, int], set[str]] = {}
+    get = codes.get
+    query = select(K.c.segment_id, K.c.coder_id, K.c.code_key).where(K.c.coder_id.in_(wanted))
+    found_rows = fetch_all(conn, query)
+    if theme is not None:  # in Python: LIKE ignores case on SQLite
+        found_rows = [r for r in found_rows if r[2] == theme or r[2].startswith(theme + ".")]
+    for sid, cid, key in found_rows:
+        found = get((sid, cid))
+        if found is None:
+            codes[(sid, cid)] = {key}
+        else:
+            found.add(key)
+    return ids, rows, codes, memos
+
+
+def _view(row, ids: dict[str, int], codes, memos) -> SegmentView:
+    sid = row[0]
+    return SegmentView(sid, row[1], row[2], row[3], row[4],
+                       codes={name: codes.get((sid, cid), set()) for name, cid in ids.items()},
+                       memos={name: memos.get((sid, cid)) for name, cid in ids.items()})
+
+
 def segment_views(conn, coders: list[str], *, theme: str | None = None) -> list[SegmentView]:
     """Participant segments reviewed by every one of ``coders``, in transcript order."""
-    ids = {name: coder_id(conn, name) for name in coders}
-    by_segment: dict[int, dict[str, tuple]] = {}
-    for sid, cid, memo in conn.execute(select(R.c.segment_id, R.c.coder_id, R.c.memo)
-                                       .where(R.c.coder_id.in_(list(ids.values())))):
-        by_segment.setdefault(sid, {})[cid] = memo
-    common = sorted(s for s, m in by_segment.items() if len(m) == len(ids))
-    codes: dict[tuple[int, int], set[str]] = {}
-    for sid, cid, key in conn.execute(select(K.c.segment_id, K.c.coder_id, K.c.code_key)
-                                      .where(K.c.coder_id.in_(list(ids.values())))):
-        if theme is None or key == theme or key.startswith(theme + "."):
-            codes.setdefault((sid, cid), set()).add(key)
-    views = []
-    for i in range(0, len(common), 500):
-        chunk = common[i:i + 500]
-        for sid, tid, n, speaker, text, role in conn.execute(
-                select(S.c.id, S.c.transcript_id, S.c.n, S.c.speaker, S.c.text, S.c.role)
-                .where(S.c.id.in_(chunk))):
-            if role != "participant":
-                continue
-            views.append(SegmentView(
-                sid, tid, n, speaker, text,
-                codes={name: codes.get((sid, cid), set()) for name, cid in ids.items()},
-                memos={name: by_segment[sid][cid] for name, cid in ids.items()}))
-    views.sort(key=lambda v: (v.transcript, v.n))
-    return views
+    ids, rows, codes, memos = _common(conn, coders, theme)
+    return [_view(row, ids, codes, memos) for row in rows]
 
 
 def disagreements(conn, coders: list[str], *, theme: str | None = None,
@@ -85,14 +102,37 @@ def disagreements(conn, coders: list[str], *, theme: str | None = None,
         raise CoderError("name at least two coders: --coders alice,bob")
     if theme is not None:
         theme = code_key(conn, theme, option="--theme")
+    ids, rows, applied, memos = _common(conn, coders, theme)
+    level = _Levels(codes)
+    cids = list(ids.values())
+    empty: set[str] = set()
     result = []
-    for view in segment_views(conn, coders, theme=theme):
-        sets = [{_level(k, codes) for k in s} for s in view.codes.values()]
-        union = set().union(*sets)
-        view.differs = sorted(k for k in union if not all(k in s for s in sets))
-        if view.differs:
-            result.append(view)
+    for row in rows:
+        sid = row[0]
+        sets = [applied.get((sid, cid), empty) for cid in cids]
+        first = sets[0]
+        if all(s == first for s in sets):
+            continue  # the same codes: the same themes
+        sets = [{level[k] for k in s} for s in sets]
+        first = sets[0]
+        if all(s == first for s in sets):
+            continue
+        view = _view(row, ids, applied, memos)
+        view.differs = sorted(set().union(*sets) - set.intersection(*sets))
+        result.append(view)
     return result
+
+
+class _Levels(dict):
+    """code key → the key compared: itself (``codes=True``) or its theme; computed once."""
+
+    def __init__(self, codes: bool):
+        super().__init__()
+        self.codes = codes
+
+    def __missing__(self, key: str) -> str:
+        value = self[key] = _level(key, self.codes)
+        return value
 
 
 def majority(view: SegmentView, *, unanimous: bool = False) -> set[str]:
@@ -156,8 +196,8 @@ def reconcile(project, coders: list[str], *, rule: str = "majority",
         codebook = current_codebook_id(conn)
         keys = code_keys(conn)
         views = segment_views(conn, coders)
-        done = set(conn.execute(select(Decision.__table__.c.segment_id).where(
-            Decision.__table__.c.coder_id == target)).scalars())
+        done = set(conn.execute(select(tables.decision.c.segment_id).where(
+            tables.decision.c.coder_id == target)).scalars())
         disputed = []
         for view in views:
             union = set().union(*view.codes.values())
@@ -222,7 +262,7 @@ def _require_consensus_target(conn, name: str) -> None:
 
 
 def _settled_meanwhile(conn, target: int, segment: int, since, me: str) -> str | None:
-    D = Decision.__table__
+    D = tables.decision
     row = conn.execute(select(D.c.settled_by).where(and_(
         D.c.coder_id == target, D.c.segment_id == segment, D.c.decided_at >= since,
         D.c.settled_by != me)).limit(1)).first()
@@ -232,7 +272,7 @@ def _settled_meanwhile(conn, target: int, segment: int, since, me: str) -> str |
 def _settle(conn, target: int, view: SegmentView, codes: set[str], rule: str,
             settled_by: str, codebook: int | None) -> None:
     """Store the consensus decision on one segment and how it was reached."""
-    D = Decision.__table__
+    D = tables.decision
     record_decision(conn, target, view.segment_id, codes, codebook_id=codebook,
                     source="reconcile")
     conn.execute(delete(D).where(and_(D.c.coder_id == target,

@@ -22,7 +22,8 @@ from coder.coding.store import (
 )
 from coder.db.engine import Project
 from coder.spreadsheet_safety import restore
-from coder.db.models import Coder, Transcript, utcnow
+from coder.db import tables
+from coder.db.tables import utcnow
 from coder.errors import InputError, NotFoundError
 
 COLUMNS = ("transcript", "segment", "code", "memo")
@@ -103,7 +104,7 @@ def import_codings(project: Project, path: Path, coder: str, *,
     rows = read_rows(path, encoding)
     if not rows:
         raise InputError(path, "no coding rows", "add rows transcript,segment,code[,memo]")
-    T = Transcript.__table__
+    T = tables.transcript
     with project.write() as conn:
         keys = set(code_keys(conn))
         if not keys:
@@ -185,7 +186,7 @@ def export_rows(project: Project, coder: str | None = None) -> list[list]:
     without codes, ordered by coder, transcript, segment."""
     from coder.coding.store import coder_id
 
-    C = Coder.__table__
+    C = tables.coder
     with project.read() as conn:
         q = (select(C.c.name, S.c.transcript_id, S.c.n, S.c.speaker, S.c.text, R.c.memo,
                     R.c.segment_id, R.c.coder_id)
@@ -203,25 +204,3 @@ def export_rows(project: Project, coder: str | None = None) -> list[list]:
             rows.append([r.transcript_id, r.n, key, (r.memo or "") if i == 0 else "",
                          r.name, r.speaker, r.text])
     return rows
-
-
-def coding_status(project: Project) -> list[dict]:
-    """Per coder and transcript: participant segments, reviewed, and coded (≥ 1 code)."""
-    from sqlalchemy import distinct, func
-
-    C = Coder.__table__
-    with project.read() as conn:
-        total = dict(conn.execute(select(S.c.transcript_id, func.count())
-                                  .where(S.c.role == "participant")
-                                  .group_by(S.c.transcript_id)).all())
-        reviewed = conn.execute(
-            select(C.c.name, S.c.transcript_id, func.count())
-            .select_from(R.join(C, C.c.id == R.c.coder_id).join(S, S.c.id == R.c.segment_id))
-            .where(S.c.role == "participant").group_by(C.c.name, S.c.transcript_id)).all()
-        coded = {(n, t): c for n, t, c in conn.execute(
-            select(C.c.name, S.c.transcript_id, func.count(distinct(K.c.segment_id)))
-            .select_from(K.join(C, C.c.id == K.c.coder_id).join(S, S.c.id == K.c.segment_id))
-            .group_by(C.c.name, S.c.transcript_id))}
-    return [{"coder": name, "transcript": tid, "segments": total.get(tid, 0),
-             "reviewed": n, "coded": coded.get((name, tid), 0)}
-            for name, tid, n in sorted(reviewed)]

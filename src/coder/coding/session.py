@@ -24,16 +24,16 @@ from sqlalchemy import and_, bindparam, select
 from sqlalchemy.engine import Connection
 
 from coder.db.engine import Project
-from coder.db.models import Attribute, Coder, Coding, Review, Segment, Transcript
+from coder.db import tables
 from coder.coding.store import check_coder_name, decisions, get_or_create_coder, record_decision
 from coder.errors import ConflictError, NotFoundError
 
-S = Segment.__table__
-A = Attribute.__table__
-T = Transcript.__table__
-K = Coding.__table__
-C = Coder.__table__
-R = Review.__table__
+S = tables.segment
+A = tables.attribute
+T = tables.transcript
+K = tables.coding
+C = tables.coder
+R = tables.review
 
 PARTICIPANT = "participant"
 MODEL_CODER = "auto:model"

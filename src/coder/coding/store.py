@@ -15,13 +15,14 @@ from sqlalchemy import and_, delete, select, update
 from sqlalchemy.engine import Connection
 
 from coder.db.engine import insert_ignore, upsert
-from coder.db.models import Code, Codebook, Coder, Coding, Review, Segment, utcnow
+from coder.db import tables
+from coder.db.tables import utcnow
 from coder.errors import CoderError, ConflictError, NotFoundError
 
-C = Coder.__table__
-R = Review.__table__
-K = Coding.__table__
-S = Segment.__table__
+C = tables.coder
+R = tables.review
+K = tables.coding
+S = tables.segment
 
 CODER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:@-]*$")
 
@@ -73,7 +74,7 @@ def coder_names(conn: Connection) -> list[str]:
 
 
 def current_codebook_id(conn: Connection) -> int | None:
-    cb = Codebook.__table__
+    cb = tables.codebook
     return conn.execute(select(cb.c.id).order_by(cb.c.version.desc()).limit(1)).scalar()
 
 
@@ -82,7 +83,7 @@ def code_keys(conn: Connection, codebook_id: int | None = None) -> list[str]:
     codebook_id = codebook_id or current_codebook_id(conn)
     if codebook_id is None:
         return []
-    code = Code.__table__
+    code = tables.code
     return list(conn.execute(select(code.c.key).where(code.c.codebook_id == codebook_id)
                              .order_by(code.c.position, code.c.id)).scalars())
 

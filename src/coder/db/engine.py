@@ -182,6 +182,23 @@ def open_project(db: str | None = None, *, create: bool = False) -> Project:
     return Project(url=url, engine=engine)
 
 
+def fetch_all(conn: Connection, statement) -> list[tuple]:
+    """Every row of a Core SELECT as plain tuples, through the driver's own cursor.
+
+    A large project has hundreds of thousands of review and coding rows; making SQLAlchemy
+    Row objects of them costs more than the query itself (SPEC §10). Only for statements whose
+    columns no SQLAlchemy type converts (integers, floats, text) and whose values can be
+    rendered inline (ids, fixed words, names: rendered as quoted literals).
+    """
+    sql = statement.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True})
+    cursor = conn.connection.cursor()  # the DBAPI connection of this transaction
+    try:
+        cursor.execute(str(sql))
+        return cursor.fetchall()
+    finally:
+        cursor.close()
+
+
 def insert_ignore(conn: Connection, table, rows: list[dict]) -> None:
     """INSERT rows, skipping those that collide with an existing key (``ON CONFLICT DO
     NOTHING`` on SQLite and PostgreSQL), so concurrent writers never fail on a duplicate."""

@@ -10,15 +10,13 @@ text, so the schema is the same on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Optional
 
 from sqlalchemy import Column, DateTime, Index, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+from coder.db.tables import utcnow  # noqa: F401 - re-exported
 
 
 class SchemaMigration(SQLModel, table=True):

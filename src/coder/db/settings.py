@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from coder.db.models import utcnow
+from coder.db.tables import utcnow
 
 
 def get_setting(conn: Connection, key: str, default: Any = None) -> Any:

@@ -22,6 +22,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,7 +30,8 @@ from sqlalchemy import and_, func, literal, select
 from sqlalchemy.engine import Connection
 
 from coder.coding.store import K, R, S, coder_id, coder_names
-from coder.db.models import Attribute, Coder, Transcript
+from coder.db import tables
+from coder.db.engine import fetch_all
 from coder.errors import CoderError, NotFoundError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -157,7 +159,7 @@ def connection(source: Any) -> Iterator[Connection]:
 
 
 def human_coders(conn: Connection) -> list[str]:
-    C = Coder.__table__
+    C = tables.coder
     return list(conn.execute(select(C.c.name).where(C.c.kind == "human")
                              .order_by(C.c.id)).scalars())
 
@@ -194,7 +196,7 @@ def load_codings(conn: Connection, coder: str | None = None, *,
 
 
 def _transcripts(conn: Connection) -> tuple[dict[str, TranscriptInfo], list[str]]:
-    T, A = Transcript.__table__, Attribute.__table__
+    T, A = tables.transcript, tables.attribute
     attrs: dict[str, dict[str, str]] = defaultdict(dict)
     for tid, name, value in conn.execute(select(A.c.transcript_id, A.c.name, A.c.value)):
         if value not in (None, ""):
@@ -206,19 +208,26 @@ def _transcripts(conn: Connection) -> tuple[dict[str, TranscriptInfo], list[str]
 
 
 def _stored_segments(conn: Connection, cid: int, with_text: bool) -> list[CodedSegment]:
-    codes: dict[int, set[str]] = defaultdict(set)
-    for sid, key in conn.execute(select(K.c.segment_id, K.c.code_key)
-                                 .where(K.c.coder_id == cid)):
-        codes[sid].add(key)
+    """Two set-based queries, rows straight from the driver (SPEC §10: a report on 50,000
+    segments costs about what reading them costs)."""
+    codes: dict[int, set[str]] = {}
+    get = codes.get
+    for sid, key in fetch_all(conn, select(K.c.segment_id, K.c.code_key)
+                              .where(K.c.coder_id == cid)):
+        found = get(sid)
+        if found is None:
+            codes[sid] = {key}
+        else:
+            found.add(key)
     text = S.c.text if with_text else literal("")
-    rows = conn.execute(
-        select(S.c.id, S.c.transcript_id, S.c.n, S.c.speaker, text)
-        .join(R, and_(R.c.segment_id == S.c.id, R.c.coder_id == cid))
-        .where(S.c.role == "participant")).all()
-    segments = [CodedSegment(sid, tid, n, speaker, text, frozenset(codes.get(sid, ())))
-                for sid, tid, n, speaker, text in rows]
-    segments.sort(key=lambda s: (s.transcript, s.n))
-    return segments
+    rows = fetch_all(conn, select(S.c.id, S.c.transcript_id, S.c.n, S.c.speaker, text)
+                     .join(R, and_(R.c.segment_id == S.c.id, R.c.coder_id == cid))
+                     .where(S.c.role == "participant"))
+    rows.sort(key=itemgetter(1, 2))
+    none: frozenset[str] = frozenset()
+    return [CodedSegment(sid, tid, n, speaker, text,
+                         frozenset(codes[sid]) if sid in codes else none)
+            for sid, tid, n, speaker, text in rows]
 
 
 def _majority_segments(conn: Connection) -> tuple[list[str], list[CodedSegment]]:

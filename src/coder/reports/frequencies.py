@@ -197,14 +197,21 @@ def theme_frequencies(source: Any, *, by: str = "country", unit: str = "particip
     key_people: dict[tuple[str, str], set[str]] = defaultdict(set)
     key_segments: dict[tuple[str, str], int] = defaultdict(int)
     groups: set[str] = set()
+    # Per transcript and per distinct set of codes, computed once (not once per segment).
+    where: dict[str, tuple[tuple[str, str], str]] = {}
+    counted: dict[frozenset[str], tuple[str, ...]] = {}
     for seg in data.segments:
-        group = data.group(seg.transcript, by)
-        groups.add(group)
-        person = data.participant(seg)
-        found = keys_for(seg.codes, key_set, codes)
-        if found:
-            found.add(ANY)
-        for g in (group, TOTAL):
+        place = where.get(seg.transcript)
+        if place is None:
+            group = data.group(seg.transcript, by)
+            groups.add(group)
+            place = where[seg.transcript] = ((group, TOTAL), data.participant(seg))
+        pair, person = place
+        found = counted.get(seg.codes)
+        if found is None:
+            found = keys_for(seg.codes, key_set, codes)
+            found = counted[seg.codes] = tuple(sorted(found | {ANY})) if found else ()
+        for g in pair:
             people[g].add(person)
             n_segments[g] += 1
             for key in found:

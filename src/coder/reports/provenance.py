@@ -25,24 +25,26 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from coder.coding.store import K, S
-from coder.db.models import Coder, Transcript
+from coder.db import tables
+from coder.db.engine import fetch_all
 
 
 def project_hash(conn: Connection) -> str:
     """SHA-256 (hex) of the project's transcripts, codings and current codebook (see above)."""
     from coder.codebook import current_codebook
 
-    T, C = Transcript.__table__, Coder.__table__
+    T, C = tables.transcript, tables.coder
     digest = hashlib.sha256()
     for tid, sha in sorted(conn.execute(select(T.c.id, T.c.sha256)).all()):
         digest.update(f"transcript\t{tid}\t{sha}\n".encode())
-    codings = _fetch(conn, select(C.c.name, S.c.transcript_id, S.c.n, K.c.code_key)
-                     .join(C, C.c.id == K.c.coder_id).join(S, S.c.id == K.c.segment_id))
-    if not all(type(a) is str and type(b) is str and type(c) is int and type(d) is str
-               for a, b, c, d in codings):  # drivers return these types; be sure anyway
-        codings = [(str(a), str(b), int(c), str(d)) for a, b, c, d in codings]
+    # Plain tuples (name, transcript, n, code) from the driver, sorted here: the same order as
+    # the canonical text on every back end, at a fraction of the cost of Row objects.
+    codings = fetch_all(conn, select(C.c.name, S.c.transcript_id, S.c.n, K.c.code_key)
+                        .join(C, C.c.id == K.c.coder_id)
+                        .join(S, S.c.id == K.c.segment_id))
     codings.sort()
-    digest.update("".join(f"coding\t{a}\t{b}\t{c}\t{d}\n" for a, b, c, d in codings).encode())
+    digest.update("".join([f"coding\t{name}\t{tid}\t{n}\t{key}\n"
+                           for name, tid, n, key in codings]).encode())
     codebook = current_codebook(conn)
     digest.update(f"codebook\t{codebook.sha256 if codebook else ''}\n".encode())
     return digest.hexdigest()

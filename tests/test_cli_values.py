@@ -1,0 +1,59 @@
+"""Option values are converted without pydantic (coder.cli.coercion), exactly as typer would:
+the same values, the same usage errors; and the read commands load neither SQLModel nor
+pydantic (SPEC §10: their start-up would cost more than their queries)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from coder.cli import app
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["agreement", "--bootstrap", "-1"], "Input should be greater than or equal to 0"),
+    (["agreement", "--bootstrap", "abc"], "Input should be a valid integer"),
+    (["agreement", "--bootstrap", "1.5"], "Input should be a valid integer"),
+    (["agreement", "--min-alpha", "abc"], "Input should be a valid number"),
+    (["agreement", "--format", "xx"], "'xx' is not one of"),
+    (["status", "--by", "country"], "'country' is not one of"),
+])
+def test_bad_values_are_usage_errors(args, expected, tmp_path):
+    result = CliRunner().invoke(app, args, env={"CODER_DB": str(tmp_path / "none.db")})
+    assert result.exit_code == 2
+    assert expected in " ".join(result.output.replace("│", " ").split())
+
+
+def test_good_values_are_converted(tmp_path):
+    from coder.cli.coercion import _bool, _number
+
+    assert _number(int, "3", 0, None) == 3 and _number(float, "0.8", None, None) == 0.8
+    assert _bool("yes") is True and _bool("") is False and _bool(False) is False
+    db = tmp_path / "p.db"
+    result = CliRunner().invoke(app, ["init", "--db", str(db)])
+    assert result.exit_code == 0 and db.exists()
+
+
+READ_COMMANDS = [["status", "--format", "json"], ["agreement", "--format", "json"],
+                 ["disagreements", "--coders", "a,b", "--format", "json"],
+                 ["report", "themes", "--coder", "a", "--format", "json"]]
+
+
+@pytest.mark.parametrize("args", READ_COMMANDS)
+def test_read_commands_import_neither_sqlmodel_nor_pydantic(args, tmp_path):
+    from coder.db.engine import open_project
+
+    db = tmp_path / "p.db"
+    open_project(str(db), create=True).close()
+    code = ("import sys\n"
+            f"sys.argv = ['coder'] + {args!r} + ['--db', {str(db)!r}]\n"
+            "from coder.cli import main\n"
+            "try:\n    main()\nexcept SystemExit as exc:\n    print('EXIT', exc.code)\n"
+            "print('LOADED', [m for m in ('sqlmodel', 'pydantic', 'sqlalchemy.orm') "
+            "if m in sys.modules])")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert "LOADED []" in done.stdout, done.stdout + done.stderr
+    assert "EXIT 2" not in done.stdout, done.stderr  # the command ran (an empty project: exit 1)
