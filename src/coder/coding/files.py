@@ -46,6 +46,7 @@ class CodingsImport:
     codings: int = 0
     segments: int = 0
     transcripts: list[str] = field(default_factory=list)
+    unlisted: int = 0  # covered segments without a row: marked "reviewed, no code"
 
 
 def read_rows(path: Path) -> list[CodingRow]:
@@ -182,7 +183,8 @@ def import_codings(project: Project, path: Path, coder: str, *,
                          .values(memo="; ".join(texts)))
     return CodingsImport(coder=coder, rows=len(rows),
                          codings=sum(len(c) for c in per_segment.values()),
-                         segments=len(covered), transcripts=tids)
+                         segments=len(covered), transcripts=tids,
+                         unlisted=len(covered) - len(per_segment))
 
 
 def _closest(code: str, keys: set[str]) -> str:
