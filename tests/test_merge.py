@@ -138,6 +138,10 @@ def test_an_unrelated_project_is_refused(tmp_path):
                                       encoding="utf-8")
     other = str(tmp_path / "other.db")
     ok("import", folder, "--db", other)
+    ok("codebook", "load", CODEBOOK, "--db", other)
+    sheet = tmp_path / "xx.csv"
+    sheet.write_text("transcript,segment,code\nXX-01,2,power_transfer\n", encoding="utf-8")
+    ok("codings", "import", sheet, "--coder", "alice", "--db", other)
     stderr = _refused(db, other)
     assert stderr == (f"error: {other}: no transcript in common with this project — is it the "
                       "right project? Merge only copies of this project's transcripts (coder "
@@ -300,3 +304,20 @@ def test_a_qdpx_project_merges_the_same_way(coded, tmp_path):
     before = dump_url(db)
     ok("merge", qdpx, "--db", db)
     assert dump_url(db) == before
+
+
+def test_a_server_project_merges_into_a_file(coded, tmp_path, pg_url):
+    ok("db", "copy", coded["bob"], pg_url)
+    db = make_project(str(tmp_path / "merged.db"), "alice", "carol")
+    result = ok("merge", pg_url, "--db", db)
+    assert "bob (new): brought" in result.stderr
+    assert agreement(db) == agreement(coded["together"])
+
+
+def test_an_empty_project_says_how_to_start(coded, tmp_path):
+    db = str(tmp_path / "empty.db")
+    ok("init", "--db", db)
+    assert _refused(db, coded["alice"]) == (
+        f"error: {coded['alice']}: this project has no transcripts yet — start it as a blind "
+        "copy of the other (coder project export THIS --db OTHER) or import the same "
+        "transcripts first\n")

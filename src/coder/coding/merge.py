@@ -311,28 +311,34 @@ def _match_transcripts(dst: Connection, o: _Other, label: str, report: MergeRepo
     by_hash: dict[str, list[str]] = defaultdict(list)
     for tid, sha in texts.items():
         by_hash[sha].append(tid)
+    if o.texts and not texts:
+        raise ConflictError(f"{label}: this project has no transcripts yet — start it as a "
+                            "blind copy of the other (coder project export THIS --db OTHER) "
+                            "or import the same transcripts first")
     matched: dict[str, str] = {}
+    problems: list[str] = []
     for tid, sha in sorted(o.texts.items()):
         if texts.get(tid) == sha:
             matched[tid] = tid
+        elif (len(by_hash.get(sha, [])) == 1 and by_hash[sha][0] not in o.texts
+              and by_hash[sha][0] not in matched.values()):
+            matched[tid] = by_hash[sha][0]  # the same interview under another id
+        elif tid not in o.used_transcripts:
+            report.skipped.append(tid)
         elif tid in texts:
-            if tid in o.used_transcripts:
-                raise ConflictError(
-                    f"{label}: transcript {tid} has other text there than here — merge only "
-                    "projects made from the same transcripts (hand coders a copy with "
-                    "`coder project export`)")
-            report.skipped.append(tid)
-        elif len(by_hash.get(sha, [])) == 1:
-            matched[tid] = by_hash[sha][0]
-        elif tid in o.used_transcripts:
-            raise ConflictError(f"{label}: transcript {tid} is coded there but not in this "
-                                f"project — import it here first (coder import FILE)")
+            problems.append(f"transcript {tid} has other text there than here — merge only "
+                            "projects made from the same transcripts (hand coders a copy "
+                            "with `coder project export`)")
         else:
-            report.skipped.append(tid)
+            problems.append(f"transcript {tid} is coded there but not in this project — "
+                            "import it here first (coder import FILE)")
     if o.texts and not matched:
         raise ConflictError(f"{label}: no transcript in common with this project — is it "
                             "the right project? Merge only copies of this project's "
                             "transcripts (coder project export)")
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise ConflictError(f"{label}: {problems[0]}{more}")
     report.transcripts = len(matched)
     seg_map: dict[int, int] = {}
     here = defaultdict(dict)
