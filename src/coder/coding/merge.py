@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from sqlalchemy import inspect, insert, select
+from sqlalchemy import DateTime, inspect, insert, select
 from sqlalchemy.engine import Connection, make_url
 
 from coder.codebook.diff import rename_map
@@ -264,8 +264,8 @@ def _apply(dst: Connection, o: _Other, label: str, *, dry_run: bool) -> MergeRep
             r["code_key"] = key_map[r["code_key"]]
         for r in decisions:
             r["code_key"] = key_map.get(r["code_key"], r["code_key"])
-        theirs = _decisions(reviews, codings, lambda sid: seg_map[sid])
-        mine = (_decisions(*_rows_here(dst, here[name], o.columns), lambda sid: sid)
+        theirs = _decisions(reviews, codings, seg_map.__getitem__, o.columns)
+        mine = (_decisions(*_rows_here(dst, here[name], o.columns), lambda sid: sid, o.columns)
                 if name in here else {})
         clash = sorted(s for s in theirs.keys() & mine.keys() if theirs[s] != mine[s])
         if clash:
@@ -288,12 +288,17 @@ def _apply(dst: Connection, o: _Other, label: str, *, dry_run: bool) -> MergeRep
                                                created_at=_utc(created) or utcnow())
                               ).inserted_primary_key[0]
         for table, rows in ((R, reviews), (K, codings), (D, decisions)):
+            times = [c.name for c in table.columns if isinstance(c.type, DateTime)]
             out = []
             for r in rows:
                 sid = seg_map[r["segment_id"]]
                 if sid not in new:
                     continue
-                row = {k: _utc(v) for k, v in r.items() if k != "id"}
+                row = dict(r)
+                row.pop("id", None)
+                for c in times:
+                    if c in row:
+                        row[c] = _utc(row[c])
                 row["coder_id"], row["segment_id"] = cid, sid
                 if "codebook_id" in row and table is K:
                     row["codebook_id"] = book_map(row["codebook_id"])
@@ -416,19 +421,24 @@ def _rows_here(dst: Connection, cid: int, columns: dict[str, list[str]]
     return rows(R), rows(K)
 
 
-def _decisions(reviews: list[dict], codings: list[dict], where) -> dict[int, tuple]:
-    """segment id here → a comparable decision: the review's own columns and the sorted
-    codings, each without ids, coders, segments, codebook versions, sources and times."""
-    def what(row: dict) -> tuple:
-        return tuple(sorted((k, v) for k, v in row.items()
-                            if k not in _NOT_DECISION and not isinstance(v, datetime)
-                            and not k.endswith("_at")))
+def _compared(table, columns: list[str]) -> list[str]:
+    """The columns of ``table`` that make up a decision: not ids, coders, segments, codebook
+    versions, sources or times."""
+    return [c.name for c in table.columns if c.name in columns
+            and c.name not in _NOT_DECISION and not isinstance(c.type, DateTime)]
 
+
+def _decisions(reviews: list[dict], codings: list[dict], where,
+               columns: dict[str, list[str]]) -> dict[int, tuple]:
+    """segment id here → a comparable decision: the review's own columns and the sorted
+    codings, each in their :func:`_compared` columns."""
+    review_cols, coding_cols = _compared(R, columns[R.name]), _compared(K, columns[K.name])
     result: dict[int, list] = {}
     for r in reviews:
-        result[where(r["segment_id"])] = [what(r), []]
+        result[where(r["segment_id"])] = [tuple(r[c] for c in review_cols), []]
     for r in codings:
-        result.setdefault(where(r["segment_id"]), [(), []])[1].append(what(r))
+        result.setdefault(where(r["segment_id"]), [(), []])[1].append(
+            tuple(r[c] for c in coding_cols))
     return {sid: (review, tuple(sorted(codes, key=repr))) for sid, (review, codes)
             in result.items()}
 
