@@ -73,6 +73,12 @@ def test_three_blind_projects_merge_to_the_agreement_of_one(coded, target, tmp_p
         assert query(db, sql, name=name) == query(coded[name], sql, name=name)
     # merging twice is a no-op
     before = dump_url(db)
+    # a coder on both sides with other decisions is refused, on either back end
+    result = run("merge", coded["together"], "--coders", "alice", "--coder-map", "alice=bob",
+                 "--db", db)
+    assert result.exit_code == 1
+    assert "coder bob is in both projects with different decisions" in result.stderr
+    assert dump_url(db) == before
     for name in CODERS:
         result = ok("merge", coded[name], "--db", db)
         assert "nothing new to merge — the project is unchanged" in result.stderr

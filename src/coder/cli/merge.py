@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from coder.cli.common import DbOption, message, open_project
+from coder.cli.common import DbOption, err, message, open_project
 from coder.errors import CoderError
 
 project_app = typer.Typer(
@@ -41,8 +41,10 @@ def merge(
 
     mapping = _parse_map(coder_map or [])
     names = [n.strip() for n in coders.split(",") if n.strip()] if coders else None
-    report = merge_project(open_project(db), other, coders=names, coder_map=mapping,
-                           dry_run=dry_run)
+    project = open_project(db)
+    with err.status(f"reading {other} and comparing it with this project …"):
+        report = merge_project(project, other, coders=names, coder_map=mapping,
+                               dry_run=dry_run)
     verb = "would bring" if dry_run else "brought"
     message(f"{report.other}: {report.transcripts} transcript(s) matched; {report.codebook}")
     if report.skipped:
