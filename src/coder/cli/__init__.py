@@ -106,6 +106,8 @@ def _register() -> None:
     __import__("coder.cli.refi", fromlist=["register"]).register(app)
     __import__("coder.cli.anonymize", fromlist=["register"]).register(app)
     __import__("coder.cli.team", fromlist=["register"]).register(app)
+    __import__("coder.cli.merge", fromlist=["register"]).register(app)
+    __import__("coder.cli.coders", fromlist=["register"]).register(app)
 
 
 _register()

@@ -60,6 +60,11 @@ def import_(
                 f"{', '.join(result.others) or 'none'})")
     message(f"imported {result.codings} codings by {result.coder} from {file}: "
             f"{result.segments} segments reviewed in {len(result.transcripts)} transcript(s)")
+    if result.unlisted:
+        message(f"{result.unlisted} participant segment(s) of these transcripts had no row and "
+                "were marked 'reviewed, no code' — pass --partial to count only the rows' "
+                f"segments; undo with `coder codings delete --coder {result.coder} "
+                "--transcript ID`")
 
 
 @codings_app.command("export")

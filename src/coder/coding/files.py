@@ -48,6 +48,7 @@ class CodingsImport:
     transcripts: list[str] = field(default_factory=list)
     created: bool = False        # the coder is new to the project
     others: list[str] = field(default_factory=list)  # the coders that existed before
+    unlisted: int = 0  # covered segments without a row: marked "reviewed, no code"
 
 
 def read_rows(path: Path, encoding: str | None = None) -> list[CodingRow]:
@@ -171,7 +172,8 @@ def import_codings(project: Project, path: Path, coder: str, *,
     return CodingsImport(coder=coder, rows=len(rows),
                          codings=sum(len(c) for c in per_segment.values()),
                          segments=len(covered), transcripts=tids,
-                         created=coder not in others, others=others)
+                         created=coder not in others, others=others,
+                         unlisted=len(covered) - len(per_segment))
 
 
 def _closest(code: str, keys: set[str]) -> str:
