@@ -177,7 +177,8 @@ def render_themes(table: ThemeTable, fmt: str, output: Path | None) -> None:
         columns, rows = theme_data_rows(table)
         sizes = {g: {"participants": p, "segments": s} for g, (p, s) in table.sizes.items()}
         return write_csv(columns, rows, output,
-                         _sidecar(theme_title(table), table.provenance, notes, groups=sizes))
+                         _sidecar(theme_title(table), table.provenance, notes, by=table.by,
+                                  unit=table.unit, level=table.level, groups=sizes))
     if fmt == "xlsx":
         _need_file(output)
         columns, rows = theme_data_rows(table)

@@ -34,11 +34,16 @@ from collections.abc import Iterable, Sequence
 
 PACKAGES = ("booktabs", "longtable", "array", "graphicx", "pdflscape")
 FLOAT_ROWS = 25          # more rows than this: a longtable
+LANDSCAPE_FLOAT_ROWS = 14   # the same on a landscape page, which is less tall
 MIN_SCALE = 0.75         # a float scaled below this goes on a landscape page
 PORTRAIT_EM = 34.0       # \linewidth of a 10pt article in em (345pt), a little less for safety
 LANDSCAPE_EM = 50.0      # the same on a landscape page (\textheight ≈ 550pt, minus margins)
 WRAP_EM = 14.0           # first-column labels longer than this wrap in a p{} column
 SIZES = (("", 1.0), (r"\footnotesize", 0.8), (r"\scriptsize", 0.7), (r"\tiny", 0.5))
+# a longtable cannot be scaled: the font size and orientation, in order of preference
+LONG_LAYOUTS = (("", False, 6.0), (r"\footnotesize", False, 6.0),
+                (r"\footnotesize", True, 6.0), (r"\scriptsize", True, 4.0),
+                (r"\tiny", True, 3.0), (r"\tiny", True, 1.5))      # (size, landscape, sep pt)
 
 _SPECIAL = {"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{",
             "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
@@ -86,24 +91,29 @@ def latex_table(columns: Sequence[str], rows: Sequence[Sequence[object]], *, cap
     widths = []
     for j in range(ncols):
         texts = [header[j], *(sub[j:j + 1] if sub else []), *(r[j] for r in body)]
-        widths.append(max((_width_em(t) for t in texts), default=1.0) + 1.2)
-    first = widths[0]
-    wrap = first > WRAP_EM + 1.2 and align[0] == "l"
+        widths.append(max((_width_em(t) for t in texts), default=1.0))
+    wrap = widths[0] > WRAP_EM and align[0] == "l"
     if wrap:
-        widths[0] = WRAP_EM + 1.2
-    natural = sum(widths)
-    long = len(body) > FLOAT_ROWS
+        widths[0] = WRAP_EM
+    text_em = sum(widths)
 
-    size, landscape = "", False
+    def width_pt(scale: float, sep: float) -> float:
+        """Text scales with the font; \tabcolsep (both sides of every column) does not."""
+        return text_em * scale * 10 + 2 * sep * ncols
+
+    natural = width_pt(1.0, 6) / 10
+    # a float taller than the page is "Float too large": long ones break across pages
+    long = (len(body) > FLOAT_ROWS
+            or (natural * MIN_SCALE > PORTRAIT_EM and len(body) > LANDSCAPE_FLOAT_ROWS))
+
+    size, landscape, sep = "", False, 6.0
     if long:
-        for landscape in (False, True):
-            room = LANDSCAPE_EM if landscape else PORTRAIT_EM
-            fits = [s for s in SIZES if natural * s[1] <= room]
-            if fits:
-                size = fits[0][0]
+        size, landscape, sep = LONG_LAYOUTS[-1]
+        for option, turned, gap in LONG_LAYOUTS:
+            room = (LANDSCAPE_EM if turned else PORTRAIT_EM) * 10
+            if width_pt(dict(SIZES)[option], gap) <= room:
+                size, landscape, sep = option, turned, gap
                 break
-        else:
-            size, landscape = SIZES[-1][0], True
     else:
         landscape = natural * MIN_SCALE > PORTRAIT_EM
 
@@ -134,7 +144,8 @@ def latex_table(columns: Sequence[str], rows: Sequence[Sequence[object]], *, cap
     if landscape:
         lines.append(r"\begin{landscape}")
     if long:
-        lines += ["{" + size + r"\setlength{\LTcapwidth}{\linewidth}",
+        lines += ["{" + size + r"\setlength{\LTcapwidth}{\linewidth}"
+                  + (r"\setlength{\tabcolsep}{" + f"{sep:g}pt" + "}" if sep != 6 else ""),
                   r"\begin{longtable}{" + spec + "}",
                   r"\caption{" + caption_tex + "}" + label_tex + r" \\",
                   r"\toprule", *head, r"\midrule", r"\endfirsthead",
