@@ -385,3 +385,123 @@ def test_report_modules_stay_light():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
     assert out.strip() == "[]"
+
+
+# --- figures -------------------------------------------------------------------------------
+
+def _boxes_overlap(a, b) -> bool:
+    return a.x0 < b.x1 and b.x0 < a.x1 and a.y0 < b.y1 and b.y0 < a.y1
+
+
+def test_saturation_legend_never_covers_the_data(small_db):
+    from coder.reports.figures import OKABE_ITO, saturation_figure
+    from coder.reports.saturation import saturation
+
+    curve = saturation(str(small_db), coder="alice", order="id")
+    fig = saturation_figure(curve)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    (legend,) = fig.legends
+    box = legend.get_window_extent(renderer)
+    ax = fig.axes[0]
+    assert not _boxes_overlap(box, ax.get_window_extent(renderer))   # outside the data area
+    for artist in [*ax.patches, *ax.lines, *ax.get_xticklabels(), ax.title, ax.xaxis.label]:
+        assert not _boxes_overlap(box, artist.get_window_extent(renderer)), artist
+    colours = {c.lower() for c in OKABE_ITO.values()}
+    assert {p.get_facecolor()[:3] for p in ax.patches} and all(
+        "#%02x%02x%02x" % tuple(round(v * 255) for v in p.get_facecolor()[:3]) in colours
+        for p in ax.patches)
+    assert all(line.get_color().lower() in colours for line in ax.lines)
+
+
+def test_heatmap_has_a_total_column_and_theme_bands(small_db):
+    from coder.reports import theme_frequencies
+    from coder.reports.figures import DOUBLE_COLUMN, MIN_FONT, theme_heatmap_figure
+
+    table = theme_frequencies(str(small_db), coder="alice", codes=True)
+    fig = theme_heatmap_figure(table)
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    ticks = [t.get_text() for t in ax.get_xticklabels()]
+    assert ticks[-1].startswith("Total") and "(N=4)" in ticks[-1]
+    texts = [t.get_text() for t in ax.texts]
+    assert "3\n75%" in texts                                  # trust, Total: 3 of 4
+    bold = [t.get_text() for t in ax.get_yticklabels() if t.get_fontweight() == "bold"]
+    assert bold == ["Trust", "Costs & burdens"]               # themes start the bands
+    assert fig.get_figwidth() <= DOUBLE_COLUMN
+    assert min(t.get_fontsize() for t in ax.texts) >= MIN_FONT
+    renderer = fig.canvas.get_renderer()
+    labels = [t.get_window_extent(renderer) for t in ax.get_xticklabels()]
+    assert not any(_boxes_overlap(a, b) for a, b in zip(labels, labels[1:]))
+
+
+def test_figures_as_pdf(small, tmp_path):
+    for args in (["report", "themes", "-c", "alice"], ["report", "saturation", "-c", "alice"],
+                 ["report", "cooccurrence", "-c", "bob"]):
+        path = tmp_path / "figure.pdf"
+        small(*args, "--plot", path)
+        data = path.read_bytes()
+        assert data.startswith(b"%PDF-") and b"/CreationDate" not in data
+        assert b"sha256:" in data                            # provenance in the info dict
+
+
+# --- labels in another language ------------------------------------------------------------
+
+BILINGUAL = """\
+name: Bilingual
+version: 1
+themes:
+  - key: trust
+    label: Trust
+    labels: {en: Trust, ru: Доверие}
+    codes:
+      - key: high
+        label: High trust
+        labels: {ru: Высокое доверие}
+      - key: low
+        label: Low trust
+  - key: costs
+    label: Costs & burdens
+    labels: {ru: Издержки}
+"""
+
+
+def test_codebook_labels_in_several_languages(tmp_path):
+    from coder.codebook import CodebookInvalid, parse_codebook
+
+    book = parse_codebook(BILINGUAL)
+    assert book.get("trust").labels == {"en": "Trust", "ru": "Доверие"}
+    assert book.label("trust.high", "ru") == "Высокое доверие"
+    assert book.label("trust.low", "ru") == "Low trust"        # no translation: its label
+    assert book.get("trust.low").labels == {}
+    with pytest.raises(CodebookInvalid) as err:
+        parse_codebook(BILINGUAL.replace("{ru: Издержки}", "Издержки"))
+    assert "labels of code costs is text, not a mapping" in str(err.value)
+    with pytest.raises(CodebookInvalid) as err:
+        parse_codebook(BILINGUAL.replace("{ru: Издержки}", "{RUS!: Издержки}"))
+    assert "bad language code 'RUS!'" in str(err.value)
+
+
+def test_lang_labels_in_reports_and_figures(tmp_path):
+    from test_reports import build_small
+
+    small_db = tmp_path / "bi.db"
+    build_small(lambda *args: _invoke(small_db, *args), tmp_path)
+    run_ok(small_db, "codebook", "load", _write(tmp_path / "bi.yaml", BILINGUAL))
+    data = run_ok(small_db, "report", "themes", "--codes", "-c", "alice", "--lang", "ru",
+                  "-f", "md")
+    assert "| Доверие |" in data.stdout and "| – Высокое доверие |" in data.stdout
+    assert "| – Low trust |" in data.stdout
+    assert "have no label in 'ru'" in data.stderr
+    png = tmp_path / "ru.png"
+    run_ok(small_db, "report", "themes", "-c", "alice", "--lang", "ru", "--plot", png)
+    assert png.stat().st_size > 10_000
+    bad = _invoke(small_db, "report", "themes", "-c", "alice", "--lang", "kk")
+    assert bad.exit_code == 1
+    assert bad.stderr.strip().startswith("error: the codebook has no labels in 'kk' "
+                                         "(languages: en, ru)")
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path

@@ -308,6 +308,63 @@ def render_saturation(curve: SaturationCurve, fmt: str, output: Path | None) -> 
                 footer="\n".join([*notes, footer]))
 
 
+def saturation_group_rows(curves: "dict[str | None, SaturationCurve]", by: str
+                          ) -> tuple[list[str], list[list[Any]]]:
+    """One row per group: interviews, codes, the last interview adding a code (when followed by
+    another) and Guest et al.'s point in both settings (None: not reached)."""
+    columns = [by, "interviews", "codes", "no new code after"]
+    first = next(iter(curves.values()), None)
+    settings = first.guest if first else []
+    columns += [f"Guest base {g.base} run {g.run}" for g in settings]
+    rows = []
+    for group, curve in curves.items():
+        point = curve.saturation
+        rows.append([group, len(curve.interviews), curve.total_codes,
+                     point.position if point else None, *[g.point for g in curve.guest]])
+    return columns, rows
+
+
+def render_saturation_groups(curves: "dict[str | None, SaturationCurve]", by: str, fmt: str,
+                             output: Path | None) -> None:
+    """Saturation per group (``--by``); empty cells: not reached or not assessable."""
+    from coder.output import write_text
+
+    first = next(iter(curves.values()), None)
+    if first is None:
+        raise CoderError("no interview has been reviewed by this coder — nothing to report")
+    columns, rows = saturation_group_rows(curves, by)
+    title = (f"Saturation by {by} (coder: {first.coder}; order of {first.order}; Guest et "
+             f"al.'s threshold {first.threshold:.0%})")
+    notes = ["Cells: the number of interviews of the group at saturation; empty: not reached "
+             "(or too few interviews for the base and run)."]
+    footer = first.provenance.footer()
+    if fmt == "json":
+        return _write_json({"by": by, "coder": first.coder, "order": first.order,
+                            "threshold": first.threshold,
+                            "groups": {g: c.to_json_dict(provenance=False)
+                                       for g, c in curves.items()},
+                            "provenance": first.provenance.to_dict()}, output)
+    if fmt == "csv":
+        return write_csv(columns, rows, output, _sidecar(title, first.provenance, notes))
+    if fmt == "xlsx":
+        _need_file(output)
+        write_xlsx(Path(output), [Sheet(f"Saturation by {by}", columns, rows,  # type: ignore[arg-type]
+                                        {j: "0" for j in range(1, len(columns))})],
+                   title=title, provenance=_provenance_rows(first.provenance, notes),
+                   properties=_properties(title, first.provenance, footer))
+        return _wrote(output)
+    human = [[g, *("–" if v is None else v for v in r)] for g, *r in rows]
+    if fmt == "latex":
+        return write_text(latex_table(
+            columns, human, caption=title, label=f"tab:saturation-by-{_slug(by)}-"
+            f"{_slug(first.coder)}", notes=notes, provenance=first.provenance.lines()),
+            output)
+    if fmt == "md":
+        return write_text(markdown_table(columns, human, title, footer, notes), output)
+    render_rows(columns, human, fmt, output, title=title,
+                footer="\n".join([*notes, footer]))
+
+
 def _short(key: str) -> str:
     return key.rsplit(".", 1)[-1]
 
