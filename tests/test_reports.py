@@ -291,8 +291,8 @@ def test_min_cell_suppresses_small_cells(sample):
     table = _invoke(sample, "report", "themes", "--min-cell", "2", "--format", "md").stdout
     armenia_col = [line.split("|")[2].strip() for line in table.splitlines()
                    if line.startswith("| Security community")]
-    assert armenia_col == ["<2"]
-    assert "<!-- <2: cell suppressed (fewer than 2 participants)" in table
+    assert armenia_col == ["[c]"]
+    assert "_Note._ " in table and "[c]: not shown — fewer than 2 participants" in table
 
 
 @needs_sample
@@ -611,9 +611,12 @@ def test_provenance_in_every_export(small, tmp_path):
     assert "<footer><pre>" in html and "project: sha256 " in html
     tex = small("report", "themes", "-f", "latex").stdout
     assert "% command: coder report themes -f latex" in tex and r"\caption{" in tex
-    assert r"\toprule" in tex and r"Beta \& Co (N=1)" in tex
-    csv_text = small("report", "themes", "-f", "csv").stdout
-    assert csv_text.splitlines()[-1] == "# command: coder report themes -f csv"
+    assert r"\toprule" in tex and r"Beta \& Co &" in tex and "& (N=1) &" in tex
+    out = tmp_path / "themes.csv"
+    csv_text = small("report", "themes", "-f", "csv", "-o", out)
+    assert not any(line.startswith("#") for line in out.read_text().splitlines())
+    sidecar = json.loads((tmp_path / "themes.csv.provenance.json").read_text())
+    assert sidecar["provenance"]["command"] == f"coder report themes -f csv -o {out}"
 
 
 def test_xlsx_opens_with_openpyxl(small, tmp_path):
@@ -626,7 +629,7 @@ def test_xlsx_opens_with_openpyxl(small, tmp_path):
     rows = [[c.value for c in row] for row in ws.iter_rows()]
     assert rows[0][:4] == ["key", "label", "Alpha n", "Alpha share"]
     by_key = {r[0]: r for r in rows[1:] if r and r[0]}
-    assert by_key["(N)"][2] == 2
+    assert "(N)" not in by_key
     assert by_key["trust"][2:4] == [2, 1.0] and by_key["costs"][2:4] == [1, 0.5]
     assert "project: sha256 " in wb.properties.description
     assert "coder: alice" in wb.properties.description

@@ -14,14 +14,12 @@ import io
 import math
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from coder.errors import CoderError
 
-LATEX_SPECIAL = {"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{",
-                 "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
-                 "\\": r"\textbackslash{}"}
 
 
 def cell_text(value: Any, digits: int = 3) -> str:
@@ -34,12 +32,16 @@ def cell_text(value: Any, digits: int = 3) -> str:
 
 
 def latex_escape(text: str) -> str:
-    return "".join(LATEX_SPECIAL.get(ch, ch) for ch in text)
+    """Plain text as LaTeX (see :func:`coder.reports.latex.escape`)."""
+    from coder.reports.latex import escape
+
+    return escape(text)
 
 
-def to_csv(columns: Sequence[str], rows: Sequence[Sequence[Any]], footer: str | None = None) -> str:
-    """CSV; text that a spreadsheet would evaluate as a formula is neutralized
-    (:mod:`coder.spreadsheet_safety`)."""
+def to_csv(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """Data only — a header row, then the rows — so that ``pandas.read_csv`` and spreadsheets
+    read it as it is. Provenance goes to a sidecar file (:func:`write_csv`). Text that a
+    spreadsheet would evaluate as a formula is neutralized (:mod:`coder.spreadsheet_safety`)."""
     from coder.spreadsheet_safety import neutralize
 
     buf = io.StringIO()
@@ -48,8 +50,6 @@ def to_csv(columns: Sequence[str], rows: Sequence[Sequence[Any]], footer: str | 
     for row in rows:
         writer.writerow(["" if v is None or (isinstance(v, float) and math.isnan(v))
                          else neutralize(v) for v in row])
-    if footer:
-        buf.write("".join(f"# {line}\n" for line in footer.splitlines()))
     return buf.getvalue()
 
 
@@ -73,6 +73,24 @@ def markdown_comment(line: str) -> str:
     return f"<!-- {line} -->"
 
 
+
+def sidecar_path(output: Path) -> Path:
+    """Where a CSV file's provenance goes: ``FILE.provenance.json`` beside ``FILE``."""
+    output = Path(output)
+    return output.with_name(output.name + ".provenance.json")
+
+
+def write_csv(columns: Sequence[str], rows: Sequence[Sequence[Any]], output: Path | None,
+              provenance: dict[str, Any] | None = None) -> None:
+    """CSV data to ``output`` (or stdout), and ``provenance`` to the sidecar
+    ``FILE.provenance.json`` when writing a file (stdout gets the data only)."""
+    from coder.output import dump_json, write_text
+
+    write_text(to_csv(columns, rows), output)
+    if output is not None and provenance:
+        write_text(dump_json(provenance), sidecar_path(Path(output)))
+
+
 def to_markdown(columns, rows, title: str | None = None, footer: str | None = None,
                 digits: int = 3) -> str:
     def esc(v):
@@ -90,22 +108,16 @@ def to_markdown(columns, rows, title: str | None = None, footer: str | None = No
 
 
 def to_latex(columns, rows, title: str | None = None, footer: str | None = None,
-             digits: int = 3, label: str | None = None) -> str:
+             digits: int = 3, label: str | None = None, notes: Sequence[str] = ()) -> str:
+    """A booktabs table through :func:`coder.reports.latex.latex_table` (escaped, fitted to
+    the page, a longtable when long); ``footer`` lines become ``%`` comments."""
+    from coder.reports.latex import latex_table
+
     spec = "".join("r" if _numeric(rows, i) else "l" for i in range(len(columns)))
-    lines = [r"% requires \usepackage{booktabs}"]
-    if footer:
-        lines += [f"% {line}" for line in footer.splitlines()]
-    lines += [r"\begin{table}[ht]", r"\centering"]
-    if title:
-        lines.append(r"\caption{" + latex_escape(title) + "}")
-    if label:
-        lines.append(r"\label{" + label + "}")
-    lines += [r"\begin{tabular}{" + spec + "}", r"\toprule",
-              " & ".join(latex_escape(str(c)) for c in columns) + r" \\", r"\midrule"]
-    lines += [" & ".join(latex_escape(cell_text(v, digits)) for v in row) + r" \\"
-              for row in rows]
-    lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}"]
-    return "\n".join(lines) + "\n"
+    return latex_table([str(c) for c in columns], [[cell_text(v, digits) for v in row]
+                                                   for row in rows],
+                       caption=title or "", label=label, notes=notes, align=spec,
+                       provenance=footer.splitlines() if footer else ())
 
 
 def to_html(columns, rows, title: str | None = None, footer: str | None = None,
@@ -125,40 +137,95 @@ def to_html(columns, rows, title: str | None = None, footer: str | None = None,
             f"{foot}\n</body></html>\n")
 
 
-def to_xlsx(columns, rows, path: Path, title: str | None = None,
-            footer: str | None = None) -> None:
-    """XLSX; every text cell is a string cell, never a formula (:mod:`coder.spreadsheet_safety`)."""
+_SHEET_BAD = str.maketrans({c: " " for c in "[]:*?/\\"})
+
+
+def sheet_name(text: str, taken: Sequence[str] = ()) -> str:
+    """A valid, unique worksheet name: no ``[]:*?/\\``, at most 31 characters."""
+    base = " ".join(text.translate(_SHEET_BAD).split())[:31].strip() or "Sheet"
+    name, i = base, 2
+    while name.lower() in {t.lower() for t in taken}:
+        suffix = f" ({i})"
+        name, i = base[:31 - len(suffix)] + suffix, i + 1
+    return name
+
+
+@dataclass
+class Sheet:
+    """One worksheet: ``formats`` maps a column index to an Excel number format
+    (``"0.0%"``, ``"0"``); ``freeze`` is the first cell that scrolls."""
+
+    name: str
+    columns: Sequence[str]
+    rows: Sequence[Sequence[Any]]
+    formats: dict[int, str] = field(default_factory=dict)
+    freeze: str = "A2"
+
+
+def write_xlsx(path: Path, sheets: Sequence[Sheet], *, title: str | None = None,
+               provenance: Sequence[tuple[str, Any]] = (), properties: dict[str, str] | None
+               = None) -> None:
+    """A workbook: one worksheet per :class:`Sheet` (bold frozen header, column widths, number
+    formats), a ``Provenance`` sheet (``provenance`` as field/value rows) and the workbook's
+    document properties (title, subject, creator, description, keywords, …)."""
     from openpyxl import Workbook
-    from openpyxl.styles import Font
+    from openpyxl.styles import Alignment, Font
+    from openpyxl.utils import get_column_letter
 
     from coder.spreadsheet_safety import xlsx_text_cell
 
     wb = Workbook()
-    ws = wb.active
-    ws.title = (title or "report")[:31].translate({ord(c): "_" for c in "[]:*?/\\"})
-
-    row_number = 0
-
-    def put(values) -> None:
-        nonlocal row_number
-        row_number += 1
-        for j, v in enumerate(values, start=1):
-            xlsx_text_cell(ws.cell(row_number, j), v)
-
-    put(list(columns))
-    for cell in ws[1]:
-        cell.font = Font(bold=True)
-    for row in rows:
-        put([None if isinstance(v, float) and math.isnan(v) else v for v in row])
-    if footer:
-        put([])
-        for line in footer.splitlines():
-            put([line])
-    wb.properties.title = title
-    wb.properties.description = footer
+    taken: list[str] = []
+    all_sheets = list(sheets)
+    if provenance:
+        all_sheets.append(Sheet("Provenance", ["field", "value"],
+                                [[k, "" if v is None else str(v)] for k, v in provenance]))
+    for n, sheet in enumerate(all_sheets):
+        ws = wb.active if n == 0 else wb.create_sheet()
+        ws.title = sheet_name(sheet.name, taken)
+        taken.append(ws.title)
+        ws.append([str(c) for c in sheet.columns])
+        for cell in ws[1]:
+            cell.font = Font(bold=True)
+            cell.alignment = Alignment(wrap_text=True, vertical="bottom")
+        for i, row in enumerate(sheet.rows, start=2):
+            for j, v in enumerate(row, start=1):  # text is a string cell, never a formula
+                xlsx_text_cell(ws.cell(i, j), None if isinstance(v, float) and math.isnan(v)
+                               else v)
+        for j, fmt in sheet.formats.items():
+            for (cell,) in ws.iter_rows(min_row=2, min_col=j + 1, max_col=j + 1):
+                if isinstance(cell.value, (int, float)):
+                    cell.number_format = fmt
+        for j in range(len(sheet.columns)):
+            texts = [str(sheet.columns[j])]
+            for row in sheet.rows:
+                v = row[j] if j < len(row) else None
+                texts.append("100.0%" if isinstance(v, float) and "%" in
+                             sheet.formats.get(j, "") else cell_text(v, 3) if v is not None
+                             else "")
+            width = max(len(t) for t in texts) + 2
+            ws.column_dimensions[get_column_letter(j + 1)].width = min(max(width, 6), 60)
+        ws.freeze_panes = sheet.freeze
+    props = wb.properties
+    props.title = title
+    for key, value in (properties or {}).items():
+        setattr(props, key, value)
     from coder.fileio import atomic_write
 
     atomic_write(path, wb.save)
+
+
+def to_xlsx(columns, rows, path: Path, title: str | None = None,
+            footer: str | None = None) -> None:
+    """One data sheet (named from the title), a Provenance sheet from ``footer``'s
+    ``field: value`` lines, and the title and footer in the document properties."""
+    formats = {i: "0.000" for i in range(len(columns))
+               if any(isinstance(r[i], float) for r in rows)}
+    provenance = [tuple(line.split(": ", 1)) if ": " in line else ("note", line)
+                  for line in (footer or "").splitlines()]
+    write_xlsx(path, [Sheet(title or "report", columns, rows, formats)], title=title,
+               provenance=provenance,  # type: ignore[arg-type]
+               properties={"description": footer or "", "creator": "coder"})
 
 
 def to_rich_table(columns, rows, title: str | None = None, digits: int = 3):
@@ -194,7 +261,8 @@ def render_rows(columns: Sequence[str], rows: Sequence[Sequence[Any]], format, o
     if fmt == "json":
         return write_text(rows_json(columns, rows), output)
     if fmt == "csv":
-        return write_text(to_csv(columns, rows, footer), output)
+        return write_csv(columns, rows, output,
+                         {"title": title, "provenance": footer.splitlines()} if footer else None)
     if fmt == "md":
         return write_text(to_markdown(columns, rows, title, footer, digits), output)
     if fmt == "latex":

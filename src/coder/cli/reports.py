@@ -12,10 +12,11 @@ from coder.cli.common import (
     AllowPiiOption, DbOption, Format, FormatOption, IdentifiersOption, OutputOption, gate_output,
     message, open_project, warn,
 )
+from coder.errors import CoderError
 
 report_app = typer.Typer(
     help="Paper-ready reports: theme frequencies by group, co-occurrence, saturation — as "
-         "tables (CSV, XLSX, Markdown, LaTeX, HTML, JSON) and figures (PNG/SVG).",
+         "tables (CSV, XLSX, Markdown, LaTeX, HTML, JSON) and figures (PDF/PNG/SVG).",
     no_args_is_help=True)
 
 CoderOption = Annotated[Optional[str], typer.Option(
@@ -27,8 +28,12 @@ CodesOption = Annotated[bool, typer.Option(
     "--codes", help="Code level: a row per code (a code counts its sub-codes) instead of "
                     "per theme.")]
 PlotOption = Annotated[Optional[Path], typer.Option(
-    "--plot", metavar="FILE.png|svg", help="Also draw the figure to FILE (PNG or SVG, with the "
-    "provenance in its metadata).", show_default=False)]
+    "--plot", metavar="FILE.pdf|png|svg", help="Also draw the figure to FILE (PDF, PNG or SVG, "
+    "sized for a journal page, with the provenance in its metadata).", show_default=False)]
+LangOption = Annotated[Optional[str], typer.Option(
+    "--lang", metavar="LANG", help="Code labels in this language (e.g. ru), from the "
+    "codebook's optional `labels: {en: …, ru: …}`; codes without one keep their label.",
+    show_default=False)]
 
 
 class Unit(str, Enum):
@@ -59,6 +64,19 @@ def _plot(draw, report, plot: Path | None) -> None:
         message(f"wrote {plot}")
 
 
+def _translate(project, report, lang: str | None) -> None:
+    """Replace the report's code labels by those in ``lang`` (see coder.reports.lang)."""
+    if not lang:
+        return
+    from coder.codebook import require_codebook
+    from coder.reports.lang import code_labels
+
+    with project.read() as conn:
+        labels, notes = code_labels(require_codebook(conn), lang)
+    report.labels.update(labels)
+    _notes(notes)
+
+
 # Help texts are single-line paragraphs: typer keeps line breaks after the first paragraph.
 THEMES_HELP = (
     "Theme frequencies per group, with each group's N, a total row and a total column."
@@ -72,7 +90,10 @@ COOCCURRENCE_HELP = (
 SATURATION_HELP = (
     "New codes per additional interview, the cumulative count, and the saturation point."
     "\n\nCode level. Saturation is reached after the last interview that added a new code, "
-    "when at least one interview follows it.")
+    "when at least one interview follows it. Guest, Namey & Chen's (2020) measure is reported "
+    "beside it in both usual settings (base 4 / run 2 and base 6 / run 3): the first run of "
+    "interviews whose new codes are at most --threshold of the base's codes; see "
+    "docs/saturation.md. With --by, a table of both measures per group.")
 QUOTES_HELP = (
     "Illustrative quotes for a theme, attributed by pseudonym and attribute (\"Expert KZ-02, "
     "Kazakhstan\")."
@@ -98,6 +119,7 @@ def themes(
     flag_small: Annotated[bool, typer.Option(
         "--flag-small", help="With --min-cell K: show small cells, flagged with *, instead of "
         "suppressing them.")] = False,
+    lang: LangOption = None,
     format: FormatOption = Format.table,
     output: OutputOption = None,
     plot: PlotOption = None,
@@ -110,8 +132,10 @@ def themes(
 
     if plot is not None:
         check_figure_path(plot)
-    table = theme_frequencies(open_project(db), by=by, unit=unit.value, coder=coder,
+    project = open_project(db)
+    table = theme_frequencies(project, by=by, unit=unit.value, coder=coder,
                               codes=codes, min_cell=min_cell, flag_small=flag_small)
+    _translate(project, table, lang)
     _notes(table.notes)
     render_themes(table, format.value, output)
     _plot(plot_theme_heatmap, table, plot)
@@ -123,6 +147,7 @@ def cooccurrence(
     codes: Annotated[bool, typer.Option(
         "--codes", help="Code level (codes exactly as applied; codes never applied are left "
                         "out) instead of themes.")] = False,
+    lang: LangOption = None,
     format: FormatOption = Format.table,
     output: OutputOption = None,
     plot: PlotOption = None,
@@ -135,7 +160,9 @@ def cooccurrence(
 
     if plot is not None:
         check_figure_path(plot)
-    table = build(open_project(db), coder=coder, codes=codes)
+    project = open_project(db)
+    table = build(project, coder=coder, codes=codes)
+    _translate(project, table, lang)
     render_cooccurrence(table, format.value, output)
     _plot(plot_cooccurrence, table, plot)
 
@@ -146,22 +173,40 @@ def saturation(
         "--order", help="Interview order: by the date attribute (undated last) or by "
         "transcript id.")] = Order.date,
     coder: CoderOption = None,
+    by: Annotated[Optional[str], typer.Option(
+        "--by", metavar="ATTRIBUTE", help="Saturation per group of this attribute (country, "
+        "mode, …): each group's interviews in order; a table of both measures per group.",
+        show_default=False)] = None,
+    threshold: Annotated[float, typer.Option(
+        "--threshold", metavar="SHARE", min=0.0, max=0.99, help="Guest et al.'s "
+        "new-information threshold, a share of the base's codes (0.05 = 5%; 0 = no new code).")]
+    = 0.05,
     format: FormatOption = Format.table,
     output: OutputOption = None,
     plot: PlotOption = None,
     db: DbOption = None,
 ) -> None:
     """New codes per interview and the saturation point (see SATURATION_HELP)."""
-    from coder.reports import saturation as build
-    from coder.reports.export import render_saturation
+    from coder.reports.export import render_saturation, render_saturation_groups
     from coder.reports.figures import check_figure_path, plot_saturation
+    from coder.reports.saturation import saturation_by_group
 
     if plot is not None:
         check_figure_path(plot)
-    curve = build(open_project(db), order=order.value, coder=coder)
+        if by is not None:
+            raise CoderError("--plot draws the curve of all interviews — leave out --by to "
+                             "draw it, or --plot to get the table per group")
+    curves = saturation_by_group(open_project(db), by=by, order=order.value, coder=coder,
+                                 threshold=threshold)
+    if by is not None:
+        _notes(next(iter(curves.values())).notes if curves else [])
+        return render_saturation_groups(curves, by, format.value, output)
+    curve = curves[None]
     _notes(curve.notes)
     render_saturation(curve, format.value, output)
     message(curve.summary())
+    for guest in curve.guest:
+        message(f"Guest et al. (2020), {guest.summary()}")
     _plot(plot_saturation, curve, plot)
 
 

@@ -22,8 +22,9 @@ from coder.fileio import read_input
 from coder.safeio import check_yaml
 
 TOP_FIELDS = ("name", "version", "description", "themes")
-CODE_FIELDS = ("key", "label", "definition", "include", "exclude", "examples", "keywords",
-               "colour", "codes", "renamed_from")
+CODE_FIELDS = ("key", "label", "labels", "definition", "include", "exclude", "examples",
+               "keywords", "colour", "codes", "renamed_from")
+LANG_RE = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})*")
 LIST_FIELDS = ("include", "exclude", "examples", "keywords")
 
 
@@ -225,6 +226,27 @@ class _Checker:
                        f"write the {field} after `{field}:`")
         return value
 
+    def labels(self, node: dict, what: str) -> dict[str, str]:
+        """The optional ``labels: {en: …, ru: …}``: the label in other languages."""
+        value = node.get("labels")
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            self.error(_value_line(node, "labels"), f"labels of {what} is "
+                       f"{_type_name(value)}, not a mapping",
+                       "write one `LANG: label` line per language, e.g. `ru: Реформы`")
+            return {}
+        out = {}
+        for lang in value:
+            if not isinstance(lang, str) or not LANG_RE.fullmatch(lang):
+                self.error(_key_line(value, lang), f"bad language code '{lang}' in labels of "
+                           f"{what}", "use a language code such as en, ru or kk")
+                continue
+            text = self.text(value, lang, what=f"{what}, labels", required=True)
+            if text:
+                out[lang] = text
+        return out
+
     def text_list(self, mapping: dict, field: str, what: str) -> list[str]:
         if field not in mapping or mapping[field] is None:
             return []
@@ -285,6 +307,7 @@ class _Checker:
                 self.seen[full] = _value_line(node, "key")
         self.unknown_fields(node, CODE_FIELDS, what)
         label = self.text(node, "label", what=what, required=True)
+        labels = self.labels(node, what)
         definition = self.text(node, "definition", what=what) or ""
         lists = {field: self.text_list(node, field, what) for field in LIST_FIELDS}
         self.check_keywords(node, lists["keywords"], what)
@@ -303,7 +326,7 @@ class _Checker:
             self.codes.append(CodeSpec(
                 key=full, label=label or "", parent=parent, definition=definition,
                 colour=colour, renamed_from=renamed, position=len(self.codes), line=line,
-                **lists))
+                labels=labels, **lists))
         sub = node.get("codes")
         if sub is not None:
             if not isinstance(sub, list):

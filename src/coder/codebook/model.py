@@ -66,6 +66,8 @@ class CodeSpec:
     """One code (a theme or a sub-code).
 
     ``key`` is the full key; ``parent`` the parent's full key (``None`` for a theme).
+    ``labels`` holds the label in other languages (``{"ru": …}``, optional in the file:
+    ``labels: {en: …, ru: …}``).
     ``include``/``exclude`` are the inclusion and exclusion criteria; ``keywords`` feed keyword
     auto-coding (see :func:`compile_keyword`). ``renamed_from`` is the full key this code had in
     the previous codebook version. ``line`` is the 1-based line of the code in its file
@@ -84,6 +86,7 @@ class CodeSpec:
     renamed_from: str | None = None
     position: int = 0
     line: int | None = None
+    labels: dict[str, str] = field(default_factory=dict)   # the label in other languages
 
     @property
     def name(self) -> str:
@@ -152,10 +155,13 @@ class CodeTree:
         prefix = key + "."
         return [code for code in self.codes if code.key.startswith(prefix)]
 
-    def label(self, key: str) -> str:
-        """The label of ``key``, or the key itself when the codebook does not have it."""
+    def label(self, key: str, lang: str | None = None) -> str:
+        """The label of ``key`` (in ``lang`` when the code has it, from the optional
+        ``labels:`` field), or the key itself when the codebook does not have it."""
         code = self.get(key)
-        return code.label if code else key
+        if code is None:
+            return key
+        return code.labels.get(lang, code.label) if lang else code.label
 
 
 @dataclass

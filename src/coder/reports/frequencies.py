@@ -16,9 +16,9 @@ over all groups; the ``(any)`` row counts participants/segments with at least on
 
 Small cells: a cell with fewer than ``min_cell`` participants (zeros included, so that "<K" does
 not tell a zero from a one) can identify a person when groups are as small as one expert. With
-``min_cell`` those cells are suppressed (shown ``<K``, left out of JSON and NA in frames); with
-``flag_small`` as well they are shown but flagged. This is primary suppression only: a
-suppressed cell may still follow from the totals.
+``min_cell`` those cells are suppressed (shown ``[c]``, left out of JSON and NA in frames),
+together with the complementary cells that keep them from being worked out from the totals
+(see :mod:`coder.reports.disclosure`); with ``flag_small`` as well they are shown but flagged.
 """
 
 from __future__ import annotations
@@ -67,6 +67,7 @@ class ThemeTable:
     min_cell: int | None = None
     flag_small: bool = False
     notes: list[str] = field(default_factory=list)
+    hidden: frozenset[tuple[str, str]] = frozenset()   # suppressed (group, key) cells
 
     def cell(self, group: str, key: str) -> Cell:
         return self.cells[(group, key)]
@@ -76,7 +77,8 @@ class ThemeTable:
         return self.min_cell is not None and self.cells[(group, key)].participants < self.min_cell
 
     def suppressed(self, group: str, key: str) -> bool:
-        return self.small(group, key) and not self.flag_small
+        """Whether the cell is hidden: small, or hidden with them (complementary)."""
+        return (group, key) in self.hidden
 
     def count(self, group: str, key: str) -> int:
         """The count the unit reports: participants or segments."""
@@ -94,8 +96,9 @@ class ThemeTable:
         if self.flag_small:
             return (f"* fewer than {self.min_cell} participants: such cells can identify a "
                     "person")
-        return (f"<{self.min_cell}: cell suppressed (fewer than {self.min_cell} "
-                "participants), since it could identify a person")
+        from coder.reports.disclosure import suppression_note
+
+        return suppression_note(self)
 
     def to_json_dict(self, *, provenance: bool = True) -> dict[str, Any]:
         """The shape of SPEC §8 (``by, coder, unit, groups``), plus ``level``, ``total`` (all
@@ -227,6 +230,12 @@ def theme_frequencies(source: Any, *, by: str = "country", unit: str = "particip
             p, s = len(key_people[(g, key)]), key_segments[(g, key)]
             num, den = (p, n_people) if unit == "participants" else (s, n_segs)
             cells[(g, key)] = Cell(p, s, num / den if den else None)
-    return ThemeTable(by=by, coder=data.coder, unit=unit, level=level, keys=keys, labels=labels,
-                      groups=ordered, sizes=sizes, cells=cells, provenance=provenance,
-                      min_cell=min_cell, flag_small=flag_small, notes=list(data.notes))
+    table = ThemeTable(by=by, coder=data.coder, unit=unit, level=level, keys=keys,
+                       labels=labels, groups=ordered, sizes=sizes, cells=cells,
+                       provenance=provenance, min_cell=min_cell, flag_small=flag_small,
+                       notes=list(data.notes))
+    if min_cell is not None and not flag_small:
+        from coder.reports.disclosure import suppress_table
+
+        table.hidden = frozenset(suppress_table(table))
+    return table
