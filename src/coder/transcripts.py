@@ -159,7 +159,8 @@ def prepare(parsed, meta_rows: dict[str, dict[str, str]], interviewer: str | Non
 def parse_transcripts(paths: Iterable[str | Path], *, meta: Path | None = None,
                       interviewer: str | None = None, encoding: str | None = None,
                       progress: Callable[[Path], None] | None = None,
-                      allow_pii: bool = False, identifiers: Path | None = None) -> ImportReport:
+                      allow_pii: bool = False, identifiers: Path | None = None,
+                      ner: bool = False) -> ImportReport:
     """Parse and resolve every file; no database needed. Any bad file raises InputError.
 
     Unless ``allow_pii``, the personal-data gate scans every file (with the names of the
@@ -175,7 +176,7 @@ def parse_transcripts(paths: Iterable[str | Path], *, meta: Path | None = None,
     if not allow_pii:
         from coder.anonymize import ImportGate
 
-        gate = ImportGate(identifiers, files=files, meta=meta, encoding=encoding)
+        gate = ImportGate(identifiers, files=files, meta=meta, encoding=encoding, ner=ner)
     for path in files:
         parsed = parse_file(path, encoding=encoding)
         item = prepare(parsed, report.meta_rows, interviewer, report.warnings)
@@ -222,10 +223,12 @@ def import_transcripts(project: Project, paths: Iterable[str | Path], *,
                        replace: bool = False, dry_run: bool = False,
                        encoding: str | None = None,
                        progress: Callable[[Path], None] | None = None,
-                       allow_pii: bool = False, identifiers: Path | None = None) -> ImportReport:
+                       allow_pii: bool = False, identifiers: Path | None = None,
+                       ner: bool = False) -> ImportReport:
     """Parse ``paths`` and store them as transcripts, all in one transaction."""
     report = parse_transcripts(paths, meta=meta, interviewer=interviewer, encoding=encoding,
-                               progress=progress, allow_pii=allow_pii, identifiers=identifiers)
+                               progress=progress, allow_pii=allow_pii, identifiers=identifiers,
+                               ner=ner)
     return store_transcripts(project, report, replace=replace, dry_run=dry_run)
 
 

@@ -40,6 +40,10 @@ def import_(
         "--identifiers", metavar="FILE", help="The team's key file (YAML/CSV name → "
         "pseudonym, kept outside the project): the gate also looks for these names. It is "
         "read, never stored.")] = None,
+    ner: Annotated[bool, typer.Option(
+        "--ner", help="Also look for person names nobody listed, with a named-entity tagger "
+        "(natasha for Russian text, spaCy for others if installed). Default: the project "
+        "setting `ner` (coder config set ner true).")] = False,
     db: DbOption = None,
 ) -> None:
     """Import transcripts into the project, split into speaker turns (one transaction).
@@ -56,10 +60,11 @@ def import_(
     from coder.transcripts import collect_paths, parse_transcripts, store_transcripts
 
     files = collect_paths(paths)
+    ner = ner or _ner_setting(db)
     with _progress(len(files)) as advance:
         report = parse_transcripts(files, meta=meta, interviewer=interviewer,
                                    encoding=encoding, progress=advance,
-                                   allow_pii=allow_pii, identifiers=identifiers)
+                                   allow_pii=allow_pii, identifiers=identifiers, ner=ner)
     from coder.errors import NotFoundError
 
     try:
@@ -105,6 +110,22 @@ class _progress:
         if self.bar is not None:
             self.bar.stop()
         return False
+
+
+def _ner_setting(db: str | None) -> bool:
+    """The project setting ``ner`` when the project exists (a first import has none)."""
+    from coder.db.settings import get_setting
+    from coder.errors import NotFoundError
+
+    try:
+        project = open_project(db)
+    except NotFoundError:
+        return False
+    try:
+        with project.read() as conn:
+            return bool(get_setting(conn, "ner", False))
+    finally:
+        project.close()
 
 
 @transcripts_app.command("list")
