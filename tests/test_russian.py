@@ -236,3 +236,22 @@ def test_the_learned_coder_reads_russian_as_lemmas():
     assert norm.text("Бумажным тиграми, реформы!") == "бумажный тигр, реформа!"
     assert normalizer("de").text("Reformen") == "reform"
     assert normalizer("kk").text("Сәлем ЁЛКА") == "сәлем елка"
+
+
+def test_training_rows_are_featurized_by_language_and_scored_per_language():
+    import numpy as np
+
+    from coder.autocode.model import TrainingData, _by_language
+
+    data = TrainingData(coder="alice", level="themes", codebook=None, candidates=["a"],
+                        transcripts=["RU", "EN"], numbers=[2, 2],
+                        texts=["Реформы шли медленно", "Reforms went slowly"],
+                        targets=[("a",), ()], languages=["ru", "en"])
+    assert data.features == ["реформа идти медленно", "Reforms went slowly"]
+    y = np.array([[1], [0], [1], [0]])
+    pred = np.array([[1], [0], [0], [0]])
+    out = _by_language(["ru", "ru", "en", "en"], y, pred)
+    assert set(out) == {"en", "ru"}
+    assert out["ru"]["krippendorff_alpha"] == 1.0 and out["ru"]["words"].startswith("pymorphy3")
+    assert out["en"]["recall"] == 0.0 and out["en"]["segments"] == 2
+    assert _by_language(["en", "en"], y[:2], pred[:2]) == {}

@@ -105,6 +105,9 @@ def train(
                         skip_rare=skip_rare)
     _render_metrics(model.metrics, format, output)
     m = model.metrics
+    for lang, by in m.get("by_language", {}).items():
+        message(f"{lang}: {by['segments']} segments (words {by['words']}): alpha "
+                f"{_fmt(by['krippendorff_alpha'])}, F1 {_fmt(by['f1'])} (cross-validated)")
     if m["skipped"]:
         warn("left out as too rare (--skip-rare): " + ", ".join(
             f"{k} ({c['positives']} positive segment(s) in {c['transcripts']} transcript(s))"

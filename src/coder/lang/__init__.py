@@ -146,6 +146,14 @@ def normalizer(language: str) -> Normalizer:
     return plain
 
 
+def model_text(text: str, language: str) -> str:
+    """The text the learned coder's features are built from: Russian as lemmas, languages
+    with a Snowball stemmer (other than English) as stems, anything else as written."""
+    if language == "en" or (language != "ru" and language not in SNOWBALL):
+        return text
+    return normalizer(language).text(text)
+
+
 def normalizer_name(language: str) -> str:
     """How words of ``language`` are matched by the keyword coder, for messages."""
     if language == "en":
