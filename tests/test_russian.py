@@ -255,3 +255,15 @@ def test_training_rows_are_featurized_by_language_and_scored_per_language():
     assert out["ru"]["krippendorff_alpha"] == 1.0 and out["ru"]["words"].startswith("pymorphy3")
     assert out["en"]["recall"] == 0.0 and out["en"]["segments"] == 2
     assert _by_language(["en", "en"], y[:2], pred[:2]) == {}
+
+
+def test_the_russian_keyword_benchmark_runs_and_lemmas_beat_exact_keywords():
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_russian_keywords.py"
+    out = subprocess.run([sys.executable, str(script), "--json"], capture_output=True,
+                         text=True, check=True)
+    import json
+
+    results = json.loads(out.stdout)
+    for part in ("tuning sample", "held out"):
+        lemmas, raw = results[part]["lemmatized (pymorphy3)"], results[part]["raw"]
+        assert lemmas["recall"] > raw["recall"] and lemmas["f1"] > raw["f1"]

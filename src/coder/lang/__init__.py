@@ -8,7 +8,8 @@ words (keyword coding, the learned coder) take ``--language`` to override the pr
 Word normalizers (:func:`normalizer`), by language:
 
 - ``ru``: lemmas from pymorphy3 and its Russian dictionaries (``бумажным тигром`` →
-  ``бумажный тигр``); every normal form of an ambiguous word is kept, and ё is read as е;
+  ``бумажный тигр``); an ambiguous word keeps every lemma of probability ≥ :data:`MIN_SCORE`
+  (``выборы``: выборы, выбор), and ё is read as е;
 - languages with a Snowball stemmer (German, French, Spanish, Armenian, Turkish … see
   :data:`SNOWBALL`): PyStemmer's stems;
 - ``en``: the keyword coder keeps its English suffix rules (:func:`coder.autocode.keywords.
@@ -93,6 +94,11 @@ class Normalizer:
         return "".join(out)
 
 
+#: A lemma of an ambiguous Russian word counts when pymorphy3 gives its readings at least this
+#: probability together (the most likely lemma always counts).
+MIN_SCORE = 0.1
+
+
 class RussianLemmatizer(Normalizer):
     name = "pymorphy3 lemmas (ё = е)"
     language = "ru"
@@ -107,7 +113,13 @@ class RussianLemmatizer(Normalizer):
         lowered = fold(word)
         if not _CYRILLIC.search(lowered):
             return frozenset((lowered,))
-        return frozenset({fold(p.normal_form) for p in self._morph.parse(lowered)})
+        scores: dict[str, float] = {}
+        for parse in self._morph.parse(lowered):
+            form = fold(parse.normal_form)
+            scores[form] = scores.get(form, 0.0) + parse.score
+        best = max(scores, key=scores.__getitem__)
+        # the readings pymorphy3 finds likely: «уже» is "already", not "narrower" (узкий)
+        return frozenset({best} | {f for f, score in scores.items() if score >= MIN_SCORE})
 
     def text(self, text: str) -> str:
         out, last = [], 0
