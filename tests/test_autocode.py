@@ -318,7 +318,7 @@ def test_apply_refuses_a_model_of_another_codebook_version(trained, tmp_path):
     db, _ = trained
     changed = tmp_path / "csto-2022-v2.yaml"
     changed.write_text(CODEBOOK.read_text(encoding="utf-8").replace(
-        "      - transit\n", "      - transit\n      - succession\n", 1), encoding="utf-8")
+        "        - transit\n", "        - transit\n        - succession\n", 1), encoding="utf-8")
     run(db, "codebook", "load", changed)
     before = codings_of(db, "auto:model")
     result = run(db, "autocode", "apply", "--all", expect=1)

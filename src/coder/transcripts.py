@@ -204,7 +204,8 @@ def parse_transcripts(paths: Iterable[str | Path] | Collected, *, meta: Path | N
                       progress: Callable[[Path], None] | None = None,
                       allow_pii: bool = False, identifiers: Path | None = None,
                       speakers: dict[str, str] | None = None,
-                      interviewer_labels: Iterable[str] = ()) -> ImportReport:
+                      interviewer_labels: Iterable[str] = (),
+                      ner: bool = False) -> ImportReport:
     """Parse and resolve every file; no database needed. Any bad file raises InputError.
 
     A file found in a folder that is readable but no transcript
@@ -230,7 +231,7 @@ def parse_transcripts(paths: Iterable[str | Path] | Collected, *, meta: Path | N
     if not allow_pii:
         from coder.anonymize import ImportGate
 
-        gate = ImportGate(identifiers, files=files, meta=meta, encoding=encoding)
+        gate = ImportGate(identifiers, files=files, meta=meta, encoding=encoding, ner=ner)
     # The cyclic garbage collector would walk every turn and segment parsed so far again and
     # again while they pile up (a tenth of a large import); parsing makes no cycles.
     enabled = gc.isenabled()
@@ -293,11 +294,12 @@ def import_transcripts(project: Project, paths: Iterable[str | Path], *,
                        encoding: str | None = None,
                        progress: Callable[[Path], None] | None = None,
                        allow_pii: bool = False, identifiers: Path | None = None,
-                       speakers: dict[str, str] | None = None) -> ImportReport:
+                       speakers: dict[str, str] | None = None,
+                       ner: bool = False) -> ImportReport:
     """Parse ``paths`` and store them as transcripts, all in one transaction."""
     report = parse_transcripts(paths, meta=meta, interviewer=interviewer, encoding=encoding,
                                progress=progress, allow_pii=allow_pii, identifiers=identifiers,
-                               speakers=speakers,
+                               speakers=speakers, ner=ner,
                                interviewer_labels=project_interviewer_labels(project))
     return store_transcripts(project, report, replace=replace, dry_run=dry_run)
 

@@ -3,15 +3,17 @@
 Rules (precompiled regular expressions, then a few checks in Python):
 
 - **email** ``name@domain.tld``;
-- **url** ``http(s)://…``, ``www.…`` and bare lower-case domains with a common TLD
-  (``t.me/…``, ``tengrinews.kz``); trailing sentence punctuation is not part of it;
+- **url** ``http(s)://…``, ``www.…`` and bare lower-case domains with a common TLD and a path
+  (``t.me/steppe_notes``); a bare domain alone (``nd.edu``, a spoken file name such as
+  ``skill.md``) names a site, not a person, and is not flagged; trailing sentence punctuation is
+  not part of a URL;
 - **handle** ``@name`` (a letter or ``_`` first; not the ``@`` of an e-mail address);
 - **phone** ``+`` and 8–15 digits in groups (``+7 701 123 45 67``, ``+44 (20) 7946-0958``);
   7–15 digits in groups separated by spaces, ``-``, ``.`` or parentheses (``8 (701) 123-45-67``,
   ``555-0199``, ``020 7946 0958``); or one run of 10–11 digits starting with 0 or 8. Never a
   date (``2023-01-20``, ``20.01.2023``), a year or a range of years, a timestamp
   (``00:01:02.500``, caption cue timings), a thousands-grouped amount (``1 000 000``), a
-  decimal, a percentage, or numbers side by side in prose (``in 2022 15 people``, ``3.5 2010``:
+  decimal, a percentage, a page range (``1162-1192``), or numbers side by side in prose (``in 2022 15 people``, ``3.5 2010``:
   space-separated groups holding a year, or all of one or two digits, or mixing ``.`` and
   spaces, are not phones);
 - **id_number** 8 or more digits in one run, or more than 15 in groups (passport, ID, card and
@@ -20,8 +22,11 @@ Rules (precompiled regular expressions, then a few checks in Python):
   ORCID iDs. Parts of UUIDs (Teams caption cue ids) are never flagged;
 - **name** the names of an identifiers file and their variants
   (:mod:`coder.anonymize.identifiers`); names listed as allowed are never flagged;
-- **entity** (only with ``ner=True``) PERSON entities of a spaCy model, when spaCy and a model
-  are installed — looked up at run time, never required.
+- **entity** (only with ``ner=True``) person names nobody listed: natasha's Russian tagger on
+  text with Cyrillic letters (its model ships in the wheel: it works offline), a spaCy model
+  (if installed) on other text — both loaded on first use, never at start-up;
+- **names across scripts**: a listed Latin name in Cyrillic text and back
+  (:mod:`coder.anonymize.translit`).
 
 Pseudonyms such as ``KZ-01``, speaker labels, dates, timestamps and ordinary capitalised words
 (countries, organisations) are not flagged: without NER only listed names count as names.
@@ -177,7 +182,8 @@ def _matches(text: str, identifiers: Identifiers | None, ner: bool, pseudonyms: 
     if _DOMAIN_HINT.search(text):
         for m in _DOMAIN.finditer(text):
             url = m.group().rstrip(".,;:!?")
-            found.append((m.start(), m.start() + len(url), "url", "[URL]"))
+            if "/" in url:  # a bare domain (nd.edu, skill.md) names a site, not a person
+                found.append((m.start(), m.start() + len(url), "url", "[URL]"))
     if numbers:
         found += _number_matches(text)
     if identifiers is not None:
@@ -272,6 +278,8 @@ def _classify_number(candidate: str) -> str | None:
             return "phone"
         return "id_number" if digits >= 8 else None
     separators = {s.strip() or " " for s in _SEPARATORS.findall(rest)}
+    if _is_range(groups, separators):
+        return None
     spaced = separators == {" "}
     if (digits < 7 or max(map(len, groups)) < 2 or len(separators - {" "}) > 1
             or ("." in separators and " " in separators)
@@ -282,6 +290,15 @@ def _classify_number(candidate: str) -> str | None:
             or all(_YEAR.fullmatch(g) for g in groups)):
         return None
     return "id_number" if digits > 15 else "phone"
+
+
+def _is_range(groups: list[str], separators: set[str]) -> bool:
+    """A page or number range such as ``1162-1192`` or ``pp. 233–241``: two numbers of the
+    same length joined by a dash, the second larger by less than 1,000."""
+    if len(groups) != 2 or not separators <= {"-", "–", "—"} or len(groups[0]) != len(groups[1]):
+        return False
+    low, high = int(groups[0]), int(groups[1])
+    return low < high < low + 1000
 
 
 def _is_date(m: re.Match) -> bool:
@@ -315,6 +332,9 @@ def _name_matches(text: str, identifiers: Identifiers, pseudonyms: Pseudonyms):
             spans.append((m.start(), m.end(), None, ""))
         else:
             spans.append((m.start(), m.end(), "name", _pseudonym(entry, pseudonyms) + poss))
+    for start, end, entry in identifiers.cross_script_matches(text):
+        spans.append((start, end, None, "") if entry.allowed
+                     else (start, end, "name", _pseudonym(entry, pseudonyms)))
     return spans
 
 
@@ -359,25 +379,59 @@ def _load_ner():
 
 
 def ner_available() -> bool:
-    return ner_pipeline() is not None
+    """Whether ``--ner`` can tag names: natasha (Russian) or a spaCy model is installed."""
+    return russian_ner() is not None or ner_pipeline() is not None
+
+
+def russian_ner():
+    """natasha's Russian named-entity tagger (its model ships in the PyPI wheels, so it works
+    offline), loaded once on first use; None when natasha is not installed."""
+    if not _NATASHA:
+        try:
+            from natasha import Doc, NewsEmbedding, NewsNERTagger, Segmenter
+        except ImportError:
+            _NATASHA.append(None)
+        else:
+            _NATASHA.append((Doc, Segmenter(), NewsNERTagger(NewsEmbedding())))
+    return _NATASHA[0]
+
+
+_NATASHA: list = []
+_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+
+
+def _persons(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, text) of person names: natasha on text with Cyrillic, spaCy on the rest."""
+    if _CYRILLIC.search(text):
+        tagger = russian_ner()
+        if tagger is None:
+            raise CoderError("named-entity detection of Russian text needs natasha — "
+                             "pip install natasha, or drop --ner")
+        doc_type, segmenter, ner = tagger
+        doc = doc_type(text)
+        doc.segment(segmenter)
+        doc.tag_ner(ner)
+        return [(span.start, span.stop, span.text) for span in doc.spans if span.type == "PER"]
+    nlp = ner_pipeline()
+    if nlp is None:
+        raise CoderError("named-entity detection of text in Latin script needs spaCy and a "
+                         "model — install them (pip install spacy; python -m spacy download "
+                         "en_core_web_sm) or drop --ner (Russian text uses natasha, included)")
+    return [(e.start_char, e.start_char + len(e.text), e.text) for e in nlp(text).ents
+            if e.label_ in NER_LABELS]
 
 
 def _entity_matches(text, identifiers, pseudonyms, found):
-    nlp = ner_pipeline()
-    if nlp is None:
-        raise CoderError("named-entity detection needs spaCy and a model — install them "
-                         "(pip install spacy; python -m spacy download en_core_web_sm) or "
-                         "drop --ner")
     known = identifiers.pseudonyms if identifiers else set()
     spans = []
-    for ent in nlp(text).ents:
-        if ent.label_ not in NER_LABELS or any(c.isdigit() for c in ent.text):
+    for start, end, raw in _persons(text):
+        if any(c.isdigit() for c in raw):
             continue
-        name = ent.text.strip()
+        name = raw.strip()
         if not name or name.casefold() in known or (identifiers and _is_allowed(identifiers,
                                                                                   name)):
             continue
-        start = ent.start_char + ent.text.index(name)
+        start += raw.index(name)
         spans.append((start, start + len(name), "entity", pseudonyms.get(name)))
     return spans
 

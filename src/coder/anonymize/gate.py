@@ -61,8 +61,9 @@ class ImportGate:
     """
 
     def __init__(self, identifiers=None, *, files=(), meta: Path | None = None,
-                 encoding: str | None = None):
+                 encoding: str | None = None, ner: bool = False):
         self.identifiers = as_identifiers(identifiers)
+        self.ner = ner
         self.encoding = encoding
         self.findings: list[Finding] = []
         self.pseudonyms = Pseudonyms()
@@ -86,10 +87,11 @@ class ImportGate:
         labels = dict.fromkeys(t.speaker for t in parsed.turns)
         text = "\n".join([f"{label}:" for label in labels] + [t.text for t in parsed.turns]
                          + [str(v) for v in parsed.meta.values()])
-        if not scan_text(text, identifiers=self.identifiers):
+        if not scan_text(text, identifiers=self.identifiers, ner=self.ner):
             return
         exact = [f for f in scan_file(parsed.path, identifiers=self.identifiers,
-                                      encoding=self.encoding, pseudonyms=self.pseudonyms)
+                                      encoding=self.encoding, pseudonyms=self.pseudonyms,
+                                      ner=self.ner)
                  if f.line is not None]
         if exact:
             self.findings += exact
@@ -97,7 +99,7 @@ class ImportGate:
         # Only in the joined turns (a name split over two caption cues): the turn's line.
         for turn in parsed.turns:
             for f in scan_text(f"{turn.speaker}: {turn.text}", identifiers=self.identifiers,
-                               source=source, pseudonyms=self.pseudonyms):
+                               source=source, pseudonyms=self.pseudonyms, ner=self.ner):
                 f.line, f.column = turn.line or 1, None
                 self.findings.append(f)
 

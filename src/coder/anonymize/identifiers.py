@@ -144,6 +144,16 @@ class Identifiers:
                 return table[k]
         return None
 
+    def cross_script_matches(self, text: str) -> list[tuple[int, int, Identifier]]:
+        """Listed surnames written in the other script (Latin key, Cyrillic text, or back):
+        see :mod:`coder.anonymize.translit`."""
+        matcher = self._matcher()
+        if matcher.cross is None:
+            from coder.anonymize.translit import CrossScriptNames
+
+            matcher.cross = CrossScriptNames.of(self.entries, SUFFIXES, stem_of, MIN_STEM)
+        return matcher.cross.matches(text)
+
     def _matcher(self) -> _Matcher:
         if self._compiled is None:
             self._compiled = _Matcher(self.entries)
@@ -161,6 +171,7 @@ class _Matcher:
     SLACK = 8  # characters allowed per gap between two words of a name
 
     def __init__(self, entries: list[Identifier]):
+        self.cross = None  # built on first use (coder.anonymize.translit)
         self.explicit: dict[tuple[str, ...], Identifier] = {}
         self.derived: dict[tuple[str, ...], Identifier] = {}
         stems: set[str] = set()

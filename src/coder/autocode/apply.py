@@ -115,7 +115,8 @@ def _predict(loaded, texts: list[str]) -> tuple[list[str], np.ndarray]:
     return labels, np.vstack(parts)
 
 
-def segment_probabilities(loaded, rows) -> tuple[list[str], np.ndarray, np.ndarray]:
+def segment_probabilities(loaded, rows, languages: dict[str, str] | None = None
+                          ) -> tuple[list[str], np.ndarray, np.ndarray]:
     """Probabilities for ``rows`` (with ``transcript_id``, ``n``, ``text``): the out-of-fold
     ones for training segments whose text is unchanged, the fitted model's for the others.
 
@@ -132,7 +133,12 @@ def segment_probabilities(loaded, rows) -> tuple[list[str], np.ndarray, np.ndarr
         else:
             fresh.append(i)
     if fresh:
-        proba[fresh] = _predict(loaded, [rows[i].text for i in fresh])[1]
+        from coder.lang import model_text
+
+        languages = languages or {}
+        proba[fresh] = _predict(loaded, [model_text(rows[i].text,
+                                                    languages.get(rows[i].transcript_id, "en"))
+                                         for i in fresh])[1]
     from_oof = np.ones(len(rows), dtype=bool)
     from_oof[fresh] = False
     return labels, proba, from_oof
@@ -156,7 +162,10 @@ def apply_model(project: Project, name: str = MODEL_CODER, *, coder: str | None 
         rows = [r for r in conn.execute(
             select(S.c.id, S.c.transcript_id, S.c.n, S.c.text).where(S.c.role == "participant")
             .order_by(S.c.transcript_id, S.c.n)) if r.id not in done]
-    labels, proba, from_oof = segment_probabilities(model.load(), rows)
+        from coder.lang import transcript_languages
+
+        languages = transcript_languages(conn)
+    labels, proba, from_oof = segment_probabilities(model.load(), rows, languages)
     report = ApplyReport(name, coder, threshold)
     with project.write() as conn:
         if model.codebook_id != require_codebook(conn).id:

@@ -101,51 +101,107 @@ def machine_coder_name(name: str) -> str:
     return name
 
 
+class TokenIndex:
+    """The words of one text normalized (lemmas or stems) and indexed by form, so that every
+    phrase keyword of every code is looked up instead of searched for."""
+
+    def __init__(self, text: str, normalizer) -> None:
+        from coder.lang import words
+
+        self.forms: list[frozenset[str]] = []
+        self.positions: dict[str, list[int]] = {}
+        for i, m in enumerate(words(text)):
+            forms = normalizer.forms(m.group())
+            self.forms.append(forms)
+            for form in forms:
+                self.positions.setdefault(form, []).append(i)
+
+    def has(self, phrase: tuple[frozenset[str], ...]) -> bool:
+        """Whether the words of ``phrase`` occur in order, next to each other."""
+        first, rest = phrase[0], phrase[1:]
+        starts = {i for form in first for i in self.positions.get(form, ())}
+        size = len(self.forms)
+        for i in starts:
+            if i + len(rest) < size and all(not self.forms[i + 1 + j].isdisjoint(word)
+                                            for j, word in enumerate(rest)):
+                return True
+        return False
+
+
 @dataclass
 class CodeMatcher:
-    """The keywords of one code, compiled once; ``search(text)`` says whether any matches.
+    """The keywords of one code for one language, compiled once; ``search(text)`` says
+    whether any matches.
 
-    Phrases are ``re`` patterns; ``/…/`` regexes are :class:`~coder.autocode.regexes.UserRegex`
-    objects, searched with a time limit (a user's pattern may backtrack without end).
+    English phrases are regexes (:func:`keyword_pattern`). In other languages a phrase is a
+    tuple of word forms (lemmas for Russian, Snowball stems…: :func:`coder.lang.normalizer`)
+    matched against the :class:`TokenIndex` of the text. ``/regex/`` keywords are searched in
+    the text as written, in every language.
+    Plain-word phrases in English are ``re`` patterns; ``/…/`` regexes are
+    :class:`~coder.autocode.regexes.UserRegex` objects, searched with a time limit (a user's
+    pattern may backtrack without end).
     """
 
     key: str
     patterns: list[re.Pattern[str]]
     regexes: list[UserRegex] = field(default_factory=list)
+    phrases: list[tuple[frozenset[str], ...]] = field(default_factory=list)
 
     @classmethod
-    def of(cls, code: CodeSpec, where=None) -> "CodeMatcher":
+    def of(cls, code: CodeSpec, language: str = "en", where=None) -> "CodeMatcher":
+        keywords = code.keywords_for(language)
         regexes = [UserRegex.compile(k, code.key, where(k) if where else "")
-                   for k in code.keywords if is_regex_keyword(k)]
-        patterns = [keyword_pattern(k) for k in code.keywords if not is_regex_keyword(k)]
+                   for k in keywords if is_regex_keyword(k)]
+        plain = [k for k in keywords if not is_regex_keyword(k)]
+        phrases: list[tuple[frozenset[str], ...]] = []
+        patterns: list[re.Pattern[str]] = []
+        if language == "en":
+            patterns = [keyword_pattern(k) for k in plain]
+        else:
+            from coder.lang import normalizer, words
+
+            norm = normalizer(language)
+            for k in plain:
+                tokens = tuple(norm.forms(m.group()) for m in words(k))
+                if tokens:
+                    phrases.append(tokens)
         # One alternation per code is several times faster than one search per keyword.
         if len(patterns) > 1:
             patterns = [re.compile("|".join(f"(?:{p.pattern})" for p in patterns),
                                    re.IGNORECASE)]
-        return cls(code.key, patterns, regexes)
+        return cls(code.key, patterns, regexes, phrases)
 
-    def search(self, text: str) -> bool:
-        return any(p.search(text) for p in self.patterns) or \
-            any(r.search(text) for r in self.regexes)
+    def search(self, text: str, index: TokenIndex | None = None) -> bool:
+        if any(p.search(text) for p in self.patterns) or any(r.search(text)
+                                                             for r in self.regexes):
+            return True
+        return index is not None and any(index.has(p) for p in self.phrases)
 
 
-def matchers(codebook: CodebookInfo) -> list[CodeMatcher]:
-    """One matcher per code that has keywords, in codebook order."""
+def matchers(codebook: CodebookInfo, language: str = "en") -> list[CodeMatcher]:
+    """One matcher per code that has keywords for ``language``, in codebook order."""
     def where(keyword: str) -> str:
         line = keyword_line(codebook.source or "", keyword)
         return f"codebook version {codebook.version}" + (f", line {line}" if line else "")
 
-    return [CodeMatcher.of(code, where) for code in codebook.codes if code.keywords]
+    return [CodeMatcher.of(code, language, where) for code in codebook.codes
+            if code.keywords_for(language)]
 
 
-def match_codes(text: str, code_matchers: Iterable[CodeMatcher], *, codes: bool = True
-                ) -> set[str]:
+def match_codes(text: str, code_matchers: Iterable[CodeMatcher], *, codes: bool = True,
+                language: str = "en") -> set[str]:
     """The keys a segment's text gets: full keys (``codes=True``) or themes.
 
     At code level a code is dropped when one of its sub-codes also matched (the sub-code's
     key already implies it).
     """
-    hits = {m.key for m in code_matchers if m.search(text)}
+    code_matchers = list(code_matchers)
+    index = None
+    if language != "en" and any(m.phrases for m in code_matchers):
+        from coder.lang import normalizer
+
+        index = TokenIndex(text, normalizer(language))
+    hits = {m.key for m in code_matchers if m.search(text, index)}
     if not codes:
         return {theme_of(k) for k in hits}
     return {k for k in hits if not any(other.startswith(k + ".") for other in hits)}
@@ -164,18 +220,23 @@ class KeywordReport:
     codings: int = 0
     replaced: int = 0
     by_code: dict[str, int] = field(default_factory=dict)
+    #: language → segments of that language and how their words were matched
+    languages: dict[str, tuple[int, str]] = field(default_factory=dict)
 
 
-def keyword_code(conn: Connection, coder: str = KEYWORD_CODER, *, codes: bool = True
-                 ) -> KeywordReport:
+def keyword_code(conn: Connection, coder: str = KEYWORD_CODER, *, codes: bool = True,
+                 language: str | None = None) -> KeywordReport:
     """Code every participant segment by keywords as ``coder`` (replacing its previous run).
 
     Runs inside the caller's write transaction; raises :class:`~coder.errors.NotFoundError`
     when no codebook is loaded.
     """
+    from coder.lang import normalizer_name, transcript_languages
+
     codebook = require_codebook(conn)
     coder = machine_coder_name(coder)
-    code_matchers = matchers(codebook)
+    languages = transcript_languages(conn, language)
+    by_language: dict[str, list[CodeMatcher]] = {}
     cid = get_or_create_coder(conn, coder)
     replaced = conn.execute(delete(K).where(K.c.coder_id == cid)).rowcount
     conn.execute(delete(R).where(R.c.coder_id == cid))
@@ -184,12 +245,18 @@ def keyword_code(conn: Connection, coder: str = KEYWORD_CODER, *, codes: bool = 
                            replaced=replaced)
     counts: Counter[str] = Counter()
     now = utcnow()
-    rows = conn.execute(select(S.c.id, S.c.text).where(S.c.role == "participant")
+    rows = conn.execute(select(S.c.id, S.c.text, S.c.transcript_id)
+                        .where(S.c.role == "participant")
                         .order_by(S.c.transcript_id, S.c.n)).all()
+    seen: Counter[str] = Counter()
     for i in range(0, len(rows), _BATCH):
         reviews, codings = [], []
-        for sid, text in rows[i:i + _BATCH]:
-            keys = match_codes(text, code_matchers, codes=codes)
+        for sid, text, tid in rows[i:i + _BATCH]:
+            lang = languages.get(tid, "en")
+            if lang not in by_language:
+                by_language[lang] = matchers(codebook, lang)
+            seen[lang] += 1
+            keys = match_codes(text, by_language[lang], codes=codes, language=lang)
             reviews.append({"coder_id": cid, "segment_id": sid, "memo": None,
                             "source": "auto", "reviewed_at": now})
             codings += [{"coder_id": cid, "segment_id": sid, "code_key": key,
@@ -202,6 +269,7 @@ def keyword_code(conn: Connection, coder: str = KEYWORD_CODER, *, codes: bool = 
             conn.execute(insert(K), codings)
         report.codings += len(codings)
     report.segments = len(rows)
+    report.languages = {lang: (n, normalizer_name(lang)) for lang, n in sorted(seen.items())}
     report.by_code = {code.key: counts[code.key] for code in codebook.codes
                       if counts.get(code.key)}
     return report

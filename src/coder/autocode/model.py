@@ -90,6 +90,19 @@ class TrainingData:
     numbers: list[int]
     texts: list[str]
     targets: list[tuple[str, ...]]
+    #: each row's language, and the text its features are built from (lemmas for Russian;
+    #: see :func:`coder.lang.model_text`)
+    languages: list[str] = field(default_factory=list)
+    features: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.languages:
+            self.languages = ["en"] * len(self.texts)
+        if not self.features:
+            from coder.lang import model_text
+
+            self.features = [model_text(t, lang) for t, lang in zip(self.texts,
+                                                                    self.languages)]
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -151,12 +164,16 @@ def training_data(conn: Connection, coder: str, level: str = "themes") -> Traini
     if not rows:
         raise CoderError(f"{coder} has not reviewed any participant segment — import their "
                          "codings or code with `coder code` first")
+    from coder.lang import transcript_languages
+
+    languages = transcript_languages(conn)
     order = {k: i for i, k in enumerate(candidates)}
     return TrainingData(
         coder=coder, level=level, codebook=codebook, candidates=candidates,
         transcripts=[r.transcript_id for r in rows], numbers=[r.n for r in rows],
         texts=[r.text for r in rows],
-        targets=[tuple(sorted(labels.get(r.id, ()), key=order.__getitem__)) for r in rows])
+        targets=[tuple(sorted(labels.get(r.id, ()), key=order.__getitem__)) for r in rows],
+        languages=[languages.get(r.transcript_id, "en") for r in rows])
 
 
 def check_examples(data: TrainingData, folds: int, *, skip_rare: bool = False
@@ -398,7 +415,7 @@ def cross_validate(data: TrainingData, labels: list[str], *, folds: int = 5, see
     from coder.agreement import krippendorff_alpha
 
     y = data.matrix(labels)
-    counts = token_counts(data.texts) if counts is None else counts
+    counts = token_counts(data.features) if counts is None else counts
     proba = np.zeros(y.shape, dtype=np.float64)
     test_transcripts = []
     for train, test in grouped_folds(data.transcripts, folds, seed):
@@ -427,7 +444,33 @@ def cross_validate(data: TrainingData, labels: list[str], *, folds: int = 5, see
                "krippendorff_alpha": _round(pooled),
                "mean_alpha": _round(float(np.mean(alphas))) if alphas else None}
     return {"labels": per_label, "overall": overall, "test_transcripts": test_transcripts,
-            "proba": proba}
+            "proba": proba, "by_language": _by_language(data.languages, y, pred)}
+
+
+def _by_language(languages: list[str], y: np.ndarray, pred: np.ndarray) -> dict:
+    """Pooled out-of-fold alpha, precision, recall and F1 per language, where the data mixes
+    languages (empty otherwise)."""
+    from coder.agreement import krippendorff_alpha
+    from coder.lang import normalizer_name
+
+    if len(set(languages)) < 2:
+        return {}
+    langs = np.asarray(languages, dtype=object)
+    out = {}
+    for lang in sorted(set(languages)):
+        rows = langs == lang
+        yl, pl = y[rows], pred[rows]
+        tp, fp = int(((yl == 1) & (pl == 1)).sum()), int(((yl == 0) & (pl == 1)).sum())
+        fn = int(((yl == 1) & (pl == 0)).sum())
+        alpha = krippendorff_alpha(np.column_stack([yl.ravel(), pl.ravel()]).astype(float),
+                                   "nominal")
+        out[lang] = {"segments": int(rows.sum()), "words": normalizer_name(lang)
+                     if lang != "en" else "as written",
+                     "precision": _round(tp / (tp + fp)) if tp + fp else None,
+                     "recall": _round(tp / (tp + fn)) if tp + fn else None,
+                     "f1": _round(2 * tp / (2 * tp + fp + fn)) if tp + fp + fn else None,
+                     "krippendorff_alpha": _round(alpha)}
+    return out
 
 
 # --- training and storing ----------------------------------------------------------------
@@ -460,7 +503,7 @@ def fit_model(data: TrainingData, *, name: str = MODEL_CODER, folds: int = 5, se
     """Cross-validate, then fit on all of ``data``. Pure: reads and writes no database."""
     name = machine_coder_name(name)
     labels, skipped = check_examples(data, folds, skip_rare=skip_rare)
-    counts = token_counts(data.texts)
+    counts = token_counts(data.features)
     cv = cross_validate(data, labels, folds=folds, seed=seed, classifier=classifier,
                         threshold=threshold, counts=counts)
     pipeline = build_pipeline(classifier, seed)
@@ -474,6 +517,8 @@ def fit_model(data: TrainingData, *, name: str = MODEL_CODER, folds: int = 5, se
         data.level: cv["labels"], "skipped": skipped, "overall": cv["overall"],
         "test_transcripts": cv["test_transcripts"],
     }
+    if cv["by_language"]:
+        metrics["by_language"] = cv["by_language"]
     out_of_fold = {(t, n): (_text_key(text), tuple(float(p) for p in row))
                    for t, n, text, row in zip(data.transcripts, data.numbers, data.texts,
                                               cv["proba"])}

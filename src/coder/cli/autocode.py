@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import Enum
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 
@@ -16,6 +16,12 @@ autocode_app = typer.Typer(
     help="Machine coders: keyword rules and a learned model, stored and measured like any "
          "other coder (compare them with `coder agreement --coders alice,auto:model`).",
     no_args_is_help=True)
+
+
+LanguageOption = Annotated[Optional[str], typer.Option(
+    "--language", metavar="CODE", help="Language of transcripts that do not say theirs "
+    "(ISO code: ru, en, kk…). Default: the project setting `language`, else a guess from "
+    "the script.", show_default=False)]
 
 
 class Level(str, Enum):
@@ -36,22 +42,28 @@ def keywords(
     codes: Annotated[bool, typer.Option(
         "--codes/--themes", help="Store the matching codes' full keys (a sub-code implies its "
         "theme), or only their themes.")] = True,
+    language: LanguageOption = None,
     db: DbOption = None,
 ) -> None:
     """Code every participant segment with the codebook's keywords and /regexes/.
 
-    Whole words, case-insensitive; a plain keyword's last word also matches -s, -es, -ed and
-    -ing forms (reform: reforms, reformed, reforming). Every segment is marked reviewed, so
-    segments without a match count as "no code" in `coder agreement`.
+    Whole words, case-insensitive, in each transcript's language: Russian by lemma
+    (pymorphy3: «бумажный тигр» finds «бумажным тигром», «бумажные тигры»), languages with a
+    Snowball stemmer by stem, English with -s, -es, -ed and -ing forms of a phrase's last
+    word (reform: reforms, reformed, reforming). A codebook may give keywords per language
+    (`keywords: {any: […], ru: […]}`). Every segment is marked reviewed, so segments
+    without a match count as "no code" in `coder agreement`.
     """
     from coder.autocode.keywords import keyword_code
 
     with open_project(db).write() as conn:
-        report = keyword_code(conn, as_name, codes=codes)
+        report = keyword_code(conn, as_name, codes=codes, language=language)
     message(f"{report.coder}: {report.coded} of {report.segments} participant segments got "
             f"codes ({report.codings} codings, {report.level} level, codebook version "
             f"{report.codebook_version})" + (f"; replaced {report.replaced} previous codings"
                                               if report.replaced else ""))
+    message("words matched by language: " + "; ".join(
+        f"{lang} ({n} segments): {how}" for lang, (n, how) in report.languages.items()))
 
 
 @autocode_app.command("train")
@@ -93,6 +105,9 @@ def train(
                         skip_rare=skip_rare)
     _render_metrics(model.metrics, format, output)
     m = model.metrics
+    for lang, by in m.get("by_language", {}).items():
+        message(f"{lang}: {by['segments']} segments (words {by['words']}): alpha "
+                f"{_fmt(by['krippendorff_alpha'])}, F1 {_fmt(by['f1'])} (cross-validated)")
     if m["skipped"]:
         warn("left out as too rare (--skip-rare): " + ", ".join(
             f"{k} ({c['positives']} positive segment(s) in {c['transcripts']} transcript(s))"

@@ -153,7 +153,7 @@ def _show_json(info, counts: dict[str, int], totals: dict[str, int]) -> dict:
     return {"name": info.name, "version": info.version, "sha256": info.sha256,
             "codes": [{"key": c.key, "parent": c.parent, "label": c.label,
                        "definition": c.definition, "include": c.include,
-                       "exclude": c.exclude, "examples": c.examples, "keywords": c.keywords,
+                       "exclude": c.exclude, "examples": c.examples, "keywords": c.stored_keywords(),
                        "colour": c.colour, "position": c.position,
                        "codings": counts.get(c.key, 0), "codings_total": totals[c.key]}
                       for c in info.codes]}

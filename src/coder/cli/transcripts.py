@@ -54,6 +54,10 @@ def import_(
         "USER as coder CODER (repeat, or separate with commas). Needed when a user has the "
         "name of a coder this project already has, e.g. --coder-map alice=alice_nvivo "
         "(alice=alice if it is the same person).")] = None,
+    ner: Annotated[bool, typer.Option(
+        "--ner", help="Also look for person names nobody listed, with a named-entity tagger "
+        "(natasha for Russian text, spaCy for others if installed). Default: the project "
+        "setting `ner` (coder config set ner true).")] = False,
     db: DbOption = None,
 ) -> None:
     """Import transcripts into the project, split into speaker turns (one transaction).
@@ -78,6 +82,7 @@ def import_(
     )
 
     mapping = parse_speaker_map(speakers)
+    ner = ner or _ner_setting(db)
     files = collect_files(paths, exclude=[meta] if meta else [])
     try:  # an existing project's settings (interviewer labels) apply; a new one is made after
         project = open_project(db)  # parsing, so that a bad file leaves no empty project behind
@@ -87,7 +92,7 @@ def import_(
         report = parse_transcripts(files, meta=meta, interviewer=interviewer,
                                    encoding=encoding, progress=advance,
                                    allow_pii=allow_pii, identifiers=identifiers,
-                                   speakers=mapping,
+                                   speakers=mapping, ner=ner,
                                    interviewer_labels=project_interviewer_labels(project))
     if project is None and not dry_run:
         project = open_project(db, create=True)
@@ -133,6 +138,22 @@ class _progress:
         if self.bar is not None:
             self.bar.stop()
         return False
+
+
+def _ner_setting(db: str | None) -> bool:
+    """The project setting ``ner`` when the project exists (a first import has none)."""
+    from coder.db.settings import get_setting
+    from coder.errors import NotFoundError
+
+    try:
+        project = open_project(db)
+    except NotFoundError:
+        return False
+    try:
+        with project.read() as conn:
+            return bool(get_setting(conn, "ner", False))
+    finally:
+        project.close()
 
 
 @transcripts_app.command("list")

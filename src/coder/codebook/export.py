@@ -50,6 +50,8 @@ def export_markdown(book: CodeTree) -> str:
                 out += [f"**{title}:**", ""] + [f"- {md(item)}" for item in items] + [""]
         if code.keywords:
             out += ["**Keywords:** " + ", ".join(f"`{k}`" for k in code.keywords), ""]
+        for language, keywords in code.keywords_by_language.items():
+            out += [f"**Keywords ({language}):** " + ", ".join(f"`{k}`" for k in keywords), ""]
     return "\n".join(out).rstrip("\n") + "\n"
 
 
@@ -138,7 +140,14 @@ def export_yaml(book: CodeTree) -> str:
             m["definition"] = code.definition
         for name in ("include", "exclude", "examples", "keywords"):
             items = getattr(code, name)
-            if items:
+            if name == "keywords" and code.keywords_by_language:
+                by_language = CommentedMap()
+                if items:
+                    by_language["any"] = CommentedSeq(items)
+                for language, keywords in code.keywords_by_language.items():
+                    by_language[language] = CommentedSeq(keywords)
+                m[name] = by_language
+            elif items:
                 m[name] = CommentedSeq(items)
         if code.colour:
             m["colour"] = code.colour

@@ -20,6 +20,7 @@ from coder.codebook.model import (
 from coder.errors import InputError
 from coder.fileio import read_input
 from coder.safeio import check_yaml
+from coder.lang import LANGUAGE_RE
 
 TOP_FIELDS = ("name", "version", "description", "themes")
 CODE_FIELDS = ("key", "label", "labels", "definition", "include", "exclude", "examples",
@@ -309,8 +310,9 @@ class _Checker:
         label = self.text(node, "label", what=what, required=True)
         labels = self.labels(node, what)
         definition = self.text(node, "definition", what=what) or ""
-        lists = {field: self.text_list(node, field, what) for field in LIST_FIELDS}
-        self.check_keywords(node, lists["keywords"], what)
+        lists = {field: self.text_list(node, field, what) for field in LIST_FIELDS
+                 if field != "keywords"}
+        lists["keywords"], by_language = self.keyword_lists(node, what)
         colour = self.text(node, "colour", what=what)
         if colour is not None and not COLOUR_RE.fullmatch(colour):
             self.error(_value_line(node, "colour"), f"colour '{colour}' of {what} is not "
@@ -326,7 +328,7 @@ class _Checker:
             self.codes.append(CodeSpec(
                 key=full, label=label or "", parent=parent, definition=definition,
                 colour=colour, renamed_from=renamed, position=len(self.codes), line=line,
-                labels=labels, **lists))
+                labels=labels, keywords_by_language=by_language, **lists))
         sub = node.get("codes")
         if sub is not None:
             if not isinstance(sub, list):
@@ -336,12 +338,38 @@ class _Checker:
             elif key_ok:
                 self.code_list(sub, full, _key_line(node, "codes"))
 
-    def check_keywords(self, node: dict, keywords: list[str], what: str) -> None:
-        seq = node.get("keywords")
+    def keyword_lists(self, node: dict, what: str) -> tuple[list[str], dict[str, list[str]]]:
+        """``keywords:`` as a list (every language) or a mapping ``{any: […], ru: […], …}``
+        of language codes to lists; every regex checked."""
+        value = node.get("keywords")
+        if not isinstance(value, dict):
+            keywords = self.text_list(node, "keywords", what)
+            self.check_keywords(node, keywords, what)
+            return keywords, {}
+        common: list[str] = []
+        by_language: dict[str, list[str]] = {}
+        for language in value:
+            if not isinstance(language, str) or not (language == "any"
+                                                     or LANGUAGE_RE.fullmatch(language)):
+                self.error(_key_line(value, language), f"keywords of {what}: {language!r} is "
+                           "not a language code", "use two or three letters (en, ru, kk) or "
+                           "any for every language")
+                continue
+            items = self.text_list(value, language, f"{what} ({language})")
+            self.check_keywords(value, items, what, field=language)
+            if language == "any":
+                common = items
+            elif items:
+                by_language[language] = items
+        return common, by_language
+
+    def check_keywords(self, node: dict, keywords: list[str], what: str,
+                       field: str = "keywords") -> None:
+        seq = node.get(field)
         for i, keyword in enumerate(keywords):
             if not is_regex_keyword(keyword):
                 continue
-            line = _item_line(seq, i, _value_line(node, "keywords"))
+            line = _item_line(seq, i, _value_line(node, field))
             if keyword == "//":
                 self.error(line, f"empty regular expression in keywords of {what}",
                            "write a pattern between the slashes, or remove it")

@@ -83,6 +83,9 @@ class CodeSpec:
     examples: list[str] = field(default_factory=list)
     keywords: list[str] = field(default_factory=list)
     colour: str | None = None
+    #: keywords for one language only (``keywords: {ru: […], en: […]}`` in the file);
+    #: ``keywords`` holds those for every language (a plain list, or the key ``any``)
+    keywords_by_language: dict[str, list[str]] = field(default_factory=dict)
     renamed_from: str | None = None
     position: int = 0
     line: int | None = None
@@ -105,6 +108,20 @@ class CodeSpec:
     def is_theme(self) -> bool:
         return self.parent is None
 
+    def keywords_for(self, language: str) -> list[str]:
+        """The keywords that apply to text in ``language``: the common ones, then its own."""
+        return self.keywords + self.keywords_by_language.get(language, [])
+
+    @property
+    def all_keywords(self) -> list[str]:
+        return self.keywords + [k for ks in self.keywords_by_language.values() for k in ks]
+
+    def stored_keywords(self) -> list[str] | dict[str, list[str]]:
+        """The keywords as stored: a list, or ``{"any": […], LANG: […]}`` by language."""
+        if not self.keywords_by_language:
+            return self.keywords
+        return {"any": self.keywords, **self.keywords_by_language}
+
     def patterns(self) -> list[re.Pattern[str]]:
         """The compiled keyword patterns of this code (see :func:`compile_keyword`)."""
         return [compile_keyword(k) for k in self.keywords]
@@ -112,7 +129,7 @@ class CodeSpec:
     def content(self) -> dict:
         """The fields that make up the code's meaning (no position, line or rename marker)."""
         return {"label": self.label, "definition": self.definition, "include": self.include,
-                "exclude": self.exclude, "examples": self.examples, "keywords": self.keywords,
+                "exclude": self.exclude, "examples": self.examples, "keywords": self.stored_keywords(),
                 "colour": self.colour}
 
 

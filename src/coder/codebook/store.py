@@ -147,9 +147,19 @@ def _code_row(codebook_id: int, code: CodeSpec) -> dict:
     return {"codebook_id": codebook_id, "key": code.key, "parent": code.parent,
             "label": code.label, "definition": code.definition,
             "include": as_json(code.include), "exclude": as_json(code.exclude),
-            "examples": as_json(code.examples), "keywords": as_json(code.keywords),
+            "examples": as_json(code.examples),
+            "keywords": json.dumps(code.stored_keywords(), ensure_ascii=False),
             "colour": code.colour, "position": code.position,
             "renamed_from": code.renamed_from}
+
+
+def _keywords(stored: str) -> dict:
+    """The ``keywords`` column: a JSON list, or ``{"any": […], LANG: […]}`` by language."""
+    value = json.loads(stored)
+    if isinstance(value, dict):
+        common = value.pop("any", [])
+        return {"keywords": common, "keywords_by_language": value}
+    return {"keywords": value}
 
 
 def _n(n: int, word: str) -> str:
@@ -169,7 +179,7 @@ def get_codebook(conn: Connection, version: int | None = None) -> CodebookInfo |
     codes = [
         CodeSpec(key=r["key"], label=r["label"], parent=r["parent"], definition=r["definition"],
                  include=json.loads(r["include"]), exclude=json.loads(r["exclude"]),
-                 examples=json.loads(r["examples"]), keywords=json.loads(r["keywords"]),
+                 examples=json.loads(r["examples"]), **_keywords(r["keywords"]),
                  colour=r["colour"], renamed_from=r["renamed_from"], position=r["position"])
         for r in conn.execute(select(_code).where(_code.c.codebook_id == row["id"])
                               .order_by(_code.c.position, _code.c.id)).mappings()

@@ -58,8 +58,10 @@ KEY_MAX = 48
 def describe(code: CodeSpec) -> str:
     """The ``Description`` text of a code: definition, criteria sections, key line."""
     parts = [code.definition.strip()] if code.definition.strip() else []
-    for name, title in SECTIONS:
-        items = getattr(code, name)
+    sections = [(title, getattr(code, name)) for name, title in SECTIONS]
+    sections += [(f"Keywords ({language})", items)
+                 for language, items in code.keywords_by_language.items()]
+    for title, items in sections:
         if items:
             lines = [f"{title}:"]
             for item in items:
@@ -78,28 +80,42 @@ def parse_description(text: str) -> dict:
     section of ``- item`` lines (an indented line continues the item); ``Key: name`` gives the
     key. Everything before the first of these is the definition.
     """
-    result: dict = {"definition": "", "key": None, **{name: [] for name, _ in SECTIONS}}
+    result: dict = {"definition": "", "key": None, **{name: [] for name, _ in SECTIONS},
+                    "keywords_by_language": {}}
     definition: list[str] = []
     section: str | None = None
     started = False
     for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
         header = line.strip().lower()
         key = _KEY_LINE.match(line.strip())
-        if header in _HEADER:
+        by_language = _KEYWORDS_LANGUAGE.fullmatch(header)
+        if by_language:  # "Keywords (ru):" — one language's keywords
+            section, started = f"keywords:{by_language.group(1)}", True
+            result["keywords_by_language"].setdefault(by_language.group(1), [])
+        elif header in _HEADER:
             section, started = _HEADER[header], True
         elif key:
             result["key"], section, started = key.group(1).lower(), None, True
         elif not started:
             definition.append(line)
         elif section and line.startswith("- "):
-            result[section].append(line[2:].strip())
-        elif section and line.startswith("  ") and result[section] and line.strip():
-            result[section][-1] += "\n" + line.strip()
+            _section(result, section).append(line[2:].strip())
+        elif section and line.startswith("  ") and _section(result, section) and line.strip():
+            _section(result, section)[-1] += "\n" + line.strip()
         elif line.strip():  # text after the sections: keep it in the definition
             definition.append(line)
             section = None
     result["definition"] = "\n".join(definition).strip()
     return result
+
+
+_KEYWORDS_LANGUAGE = re.compile(r"keywords \(([a-z]{2,3})\):")
+
+
+def _section(result: dict, section: str) -> list[str]:
+    if section.startswith("keywords:"):
+        return result["keywords_by_language"][section.split(":", 1)[1]]
+    return result[section]
 
 
 # ------------------------------------------------------------------------------ keys
@@ -204,10 +220,13 @@ def codebook_from_refi(codes: list[RefiCode], name: str, label: str) -> Codebook
         for section, _title in SECTIONS:
             setattr(spec, section, fields[section])
         spec.keywords = []
-        for keyword in fields["keywords"]:
+        spec.keywords_by_language = {}
+        for language, keyword in [(None, k) for k in fields["keywords"]] + [
+                (lang, k) for lang, ks in fields["keywords_by_language"].items() for k in ks]:
             try:
                 compile_keyword(keyword)
-                spec.keywords.append(keyword)
+                (spec.keywords if language is None else
+                 spec.keywords_by_language.setdefault(language, [])).append(keyword)
             except re.error:
                 warnings.append(f"{label}: keyword {keyword} of code {spec.label!r} is not a "
                                 "valid regular expression; left out")
