@@ -84,12 +84,15 @@ def code_keys(conn: Connection, codebook_id: int | None = None) -> list[str]:
 
 def record_decision(conn: Connection, coder: int, segment: int, codes: Iterable[str],
                     memo: str | None = None, *, codebook_id: int | None = None,
-                    source: str = "session") -> None:
+                    source: str = "session",
+                    spans: dict[str, tuple[int, int] | None] | None = None) -> None:
     """Store the coder's whole decision on a segment: review row + exactly ``codes``.
 
     Three statements whatever the state (a decision is one round trip each on a team server):
     delete the codes no longer wanted, insert the wanted ones that are missing (existing
     codings keep their codebook version and time), upsert the review with its memo.
+    ``spans`` (when given) sets each wanted code's marked span — character offsets into the
+    segment's text, ``None`` for the whole turn — with one more statement per code.
     """
     wanted = sorted(set(codes))
     mine = and_(K.c.coder_id == coder, K.c.segment_id == segment)
@@ -101,6 +104,24 @@ def record_decision(conn: Connection, coder: int, segment: int, codes: Iterable[
     upsert(conn, R, {"coder_id": coder, "segment_id": segment, "memo": memo, "source": source,
                      "reviewed_at": now}, keys=("coder_id", "segment_id"),
            update=("memo", "reviewed_at"))
+    if spans is not None:
+        for key in wanted:
+            span = spans.get(key)
+            conn.execute(update(K).where(and_(mine, K.c.code_key == key)).values(
+                span_start=span[0] if span else None, span_end=span[1] if span else None))
+
+
+def forget_decision(conn: Connection, coder: int, segment: int) -> None:
+    """Remove the coder's review and codings of one segment (it becomes unreviewed)."""
+    conn.execute(delete(K).where(and_(K.c.coder_id == coder, K.c.segment_id == segment)))
+    conn.execute(delete(R).where(and_(R.c.coder_id == coder, R.c.segment_id == segment)))
+
+
+def coding_spans(conn: Connection, coder: int, segment: int) -> dict[str, tuple[int, int]]:
+    """code key → marked span of the coder's codings on ``segment`` (codes with a span)."""
+    rows = conn.execute(select(K.c.code_key, K.c.span_start, K.c.span_end).where(and_(
+        K.c.coder_id == coder, K.c.segment_id == segment, K.c.span_start.is_not(None))))
+    return {key: (a, b) for key, a, b in rows}
 
 
 def mark_reviewed(conn: Connection, coder: int, segments: Iterable[int], *,
