@@ -40,6 +40,7 @@ test: $(STAMP)
 	bash scripts/ensure-postgres
 	bash scripts/ensure-texlive
 	bash scripts/ensure-chromium
+	bash scripts/ensure-tmux
 	$(BIN)/python -m pytest -q -n 2 -p no:cacheprovider
 
 clean:

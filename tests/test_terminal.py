@@ -89,7 +89,7 @@ def test_the_line_mode_wraps_at_word_boundaries_and_asks_before_dropping(sample)
                              "'participant' ORDER BY transcript_id, n LIMIT 1")[0]
     term = Terminal([CODER, "code", "--coder", "dora", "--plain"], sample, height=50)
     try:
-        screen = term.wait_for("> ")
+        screen = term.wait_for("selected: nothing")
         words = " ".join(text.split()[:40])
         assert words in " ".join(screen.split()), screen  # no word cut at the line end
         assert all(len(line) <= 80 for line in screen.splitlines())
@@ -135,12 +135,13 @@ def test_interactive_reconcile_shows_what_is_disputed_and_tells_the_truth(sample
     term = Terminal([CODER, "reconcile", "--coders", "alice,bob", "--rule", "interactive",
                      "--as", "consensus"], sample, width=100, height=50)
     try:
-        screen = term.wait_for("consensus> ")
+        screen = term.wait_for("consensus>")
         assert "disagreement 1 of " in screen
         total = int(screen.split("disagreement 1 of ")[1].split()[0])
         differs = [line for line in screen.splitlines() if line.startswith("differs on:")]
         assert differs and differs[0].strip() != "differs on: —"
         assert "=1 alice" in screen and "=2 bob" in screen
+        assert "many people asked" in " ".join(screen.split())  # wrapped at word boundaries
         term.type("h")
         term.keys("Enter")
         term.wait_for("stop: everything saved so far is kept")

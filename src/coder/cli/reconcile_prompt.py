@@ -96,8 +96,10 @@ def _draw(console, view, names, selection, by_key) -> None:
     console.rule(Text(f"{view.transcript} segment {view.n} · disagreement {n} of {total}",
                       style="bold"))
     if view.question:
-        console.print(Text.assemble(("Question: ", "bold dim"), (view.question, "dim")))
-    console.print(Text.assemble((f"{view.speaker} ({view.n}): ", "bold"), view.text))
+        console.print(Text.assemble(("Question: ", "bold dim"), (view.question, "dim")),
+                      soft_wrap=False)
+    console.print(Text.assemble((f"{view.speaker} ({view.n}): ", "bold"), view.text),
+                  soft_wrap=False)
     table = Table(show_header=True, header_style="bold", expand=True, show_lines=False)
     for i, name in enumerate(names, start=1):
         table.add_column(f"={i} {name}", ratio=1, overflow="fold")
@@ -107,7 +109,7 @@ def _draw(console, view, names, selection, by_key) -> None:
     if any(view.memos.get(name) for name in names):
         table.add_row(*[Text(f"memo: {view.memos[name]}" if view.memos.get(name) else "",
                              style="italic") for name in names])
-    console.print(table)
+    console.print(table, soft_wrap=False)
     console.print(Text.assemble(("differs on: ", "bold"), ", ".join(view.differs) or "—"))
     console.print(_selection(selection, by_key))
     console.print("Enter saves · numbers/keys toggle · =N a coder's codes · u union · - none · "
