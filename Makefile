@@ -43,6 +43,7 @@ test: $(STAMP)
 	bash scripts/ensure-texlive
 	bash scripts/ensure-chromium
 	bash scripts/ensure-python312
+	bash scripts/ensure-tmux
 	$(BIN)/python -m pytest -q -n 2 -p no:cacheprovider
 
 clean:

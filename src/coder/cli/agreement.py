@@ -167,55 +167,31 @@ def reconcile(
     from coder.cli.common import open_project
     from coder.coding.consensus import reconcile as run
 
-    choose = _interactive_choice if rule == "interactive" else None
-    report = run(open_project(db), _split(coders) or [], rule=rule, as_name=as_name,
+    project = open_project(db)
+    choose = _interactive_chooser(project) if rule == "interactive" else None
+    report = run(project, _split(coders) or [], rule=rule, as_name=as_name,
                  settled_by=settled_by, choose=choose)
     for conflict in report.conflicts:
         warn(conflict)
+    if rule == "interactive":
+        from coder.cli.reconcile_prompt import summary
+
+        return message(summary(report))
     message(f"{report.consensus}: {report.segments} segments written under the {report.rule} "
             f"rule, {report.settled} disagreements settled, {report.codings} codings"
             + (f", {report.skipped} left for later" if report.skipped else ""))
 
 
-def _interactive_choice(view, proposal: set[str], keys: list[str]):
-    """Ask at the terminal which codes the consensus applies to one disputed segment."""
-    from rich.panel import Panel
-
+def _interactive_chooser(project):
+    """The line-mode chooser of :mod:`coder.cli.reconcile_prompt`, numbered as coder code."""
     from coder.cli.common import err
+    from coder.cli.reconcile_prompt import make_chooser
+    from coder.codebook import require_codebook
+    from coder.coding.session import code_options
 
-    names = list(view.codes)
-    err.print(Panel(view.text, title=f"{view.transcript} #{view.n} ({view.speaker})",
-                    subtitle="differs on: " + ", ".join(view.differs)), markup=False)
-    for i, name in enumerate(names, start=1):
-        memo = f"  memo: {view.memos[name]}" if view.memos[name] else ""
-        err.print(f"  {i}) {name}: {', '.join(sorted(view.codes[name])) or '(none)'}{memo}",
-                  markup=False, highlight=False)
-    err.print(f"  Enter = majority proposal: {', '.join(sorted(proposal)) or '(none)'}; a number "
-              "takes that coder's codes; u = union; or type codes separated by commas; "
-              "s = skip; q = stop", markup=False, highlight=False)
-    from coder.coding.consensus import StopReconcile
-
-    while True:
-        try:
-            answer = input("> ").strip()
-        except EOFError:
-            raise StopReconcile from None
-        if answer == "":
-            return proposal
-        if answer == "s":
-            return None
-        if answer == "q":
-            raise StopReconcile
-        if answer.isdigit() and 1 <= int(answer) <= len(names):
-            return set(view.codes[names[int(answer) - 1]])
-        if answer == "u":
-            return set().union(*view.codes.values())
-        picked = {k.strip() for k in answer.split(",") if k.strip()}
-        unknown = sorted(picked - set(keys))
-        if not unknown:
-            return picked
-        err.print(f"unknown code(s): {', '.join(unknown)} — use full keys such as {keys[0]}",
-                  markup=False, highlight=False)
+    with project.read() as conn:
+        options = code_options(require_codebook(conn))
+    return make_chooser(options, err)
 
 
 def register(app: typer.Typer) -> None:

@@ -33,9 +33,23 @@ def code(
         "already on a segment are kept.")] = None,
     new_coder: Annotated[bool, typer.Option(
         "--new-coder", help="Start a new coder of that name without asking.")] = False,
+    plain: Annotated[bool, typer.Option(
+        "--plain", help="The line mode (type a command, Enter) instead of the full-screen "
+        "app: for scripts, screen readers and dumb terminals. Automatic when input or output "
+        "is not a terminal.")] = False,
     db: DbOption = None,
 ) -> None:
     """Code participant segments one by one: toggle codes, Enter saves.
+
+    In a terminal this is a full-screen app: the transcript on the left (the turns
+    before the current one, the question last, and after it; scroll with the mouse or
+    PageUp/PageDown), the numbered codebook on the right with the highlighted code's
+    definition. Keys: 1–9 (or two digits) toggle codes, ↑/↓ and space toggle the
+    highlighted one, / filters the codebook, Enter saves and goes on, - saves "no code",
+    m memo, v marks the sentence(s) of the turn that carry the highlighted code, a
+    accepts the model's suggestions, u undoes the last decision, b/f back and forward,
+    s skip, j jump, Ctrl-F search, d criteria and examples, h help, q quit (asks when the
+    selection is not saved).
 
     Walks the participant segments the coder has not reviewed yet (by
     transcript id, then segment number) and shows each with the previous turn,
@@ -44,7 +58,7 @@ def code(
     the first unreviewed segment. A stray Enter never saves anything: with no
     code selected, use - to record "reviewed, no code".
 
-    Commands (type, then Enter):
+    Line mode (--plain, or when not a terminal) — commands (type, then Enter):
       3 | 3 7 | csto.rapid   toggle codes by number or key prefix (a prefix of
                              each part of the full key, or of its last part)
       Enter                  save the selection and go on
@@ -55,10 +69,13 @@ def code(
       s                      skip: leave the segment as it is
       j N | j ID:N | j ID    jump to segment N of this transcript / of
                              transcript ID / to ID's first unreviewed segment
+      / TEXT                 the next participant segment containing TEXT
+      a                      accept the model's suggestions (p >= 0.5)
+      u                      undo the last decision of this session
       d KEY | ? KEY          a code's definition, criteria and examples
       h | ?                  help
-      q | Ctrl-D | Ctrl-C    quit: saved decisions stay, an unsaved selection
-                             is dropped (exit code 0; 130 after Ctrl-C)
+      q | Ctrl-D | Ctrl-C    quit: saved decisions stay; with an unsaved
+                             selection q asks first (q again drops it)
     """
     from coder.coding.session import CodingSession
     from coder.team import resolve_coder
@@ -71,6 +88,8 @@ def code(
                                  new_coder=new_coder)
     if session.view is None:
         return out.print(session.finished_text(), highlight=False, markup=False)
+    if not plain and _full_screen_possible():
+        return _run_app(session)
     draw_segment(out, session)
     while True:
         try:
@@ -88,6 +107,29 @@ def code(
         draw_step(out, session, step)
         if step.end:
             return
+
+
+def _full_screen_possible() -> bool:
+    import os
+    import sys
+
+    return (sys.stdin.isatty() and sys.stdout.isatty()
+            and os.environ.get("TERM", "dumb") not in ("dumb", "")
+            and not os.environ.get("CODER_PLAIN"))
+
+
+def _run_app(session) -> None:
+    from coder.coding.app import CodingApp
+    from coder.cli.common import message
+
+    app = CodingApp(session)
+    try:
+        app.run()
+    except KeyboardInterrupt:
+        pass
+    message(session.finished_text() if app.result == "done" else
+            f"{session.coder}: {session.progress[0]}/{session.progress[1]} reviewed — every "
+            "saved decision is in the project; `coder code` resumes here")
 
 
 # ---------------------------------------------------------------------------- drawing

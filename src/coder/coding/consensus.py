@@ -31,6 +31,10 @@ class StopReconcile(Exception):
     """Raised by an interactive ``choose`` to end the walk; decisions so far are kept."""
 
 
+#: Returned by an interactive ``choose`` to go back to the previous disputed segment.
+BACK = frozenset({"\0back"})
+
+
 @dataclass
 class SegmentView:
     """One segment as the coders saw it: each coder's codes and memo."""
@@ -43,6 +47,8 @@ class SegmentView:
     codes: dict[str, set[str]]        # coder → full code keys
     memos: dict[str, str | None]
     differs: list[str] = field(default_factory=list)  # themes/codes with differing values
+    question: str | None = None       # the interviewer's turn before it (interactive rule)
+    position: tuple[int, int] = (0, 0)  # n of N among the disputed segments (interactive)
 
 
 def _level(key: str, codes: bool) -> str:
@@ -163,6 +169,8 @@ class ReconcileReport:
     skipped: int = 0
     codings: int = 0
     conflicts: list[str] = field(default_factory=list)
+    disputed: int = 0       # interactive: disagreements not settled before this walk
+    still_open: int = 0     # interactive: of those, not settled when the walk ended
 
 
 def reconcile(project, coders: list[str], *, rule: str = "majority",
@@ -211,11 +219,29 @@ def reconcile(project, coders: list[str], *, rule: str = "majority",
             report.segments += 1
             report.settled += int(disagree)
             report.codings += len(proposal)
-    for view in disputed:
+    if disputed:
+        with project.read() as conn:
+            _questions(conn, disputed)
+        for view in disputed:
+            sets = [{k.split(".", 1)[0] for k in s} for s in view.codes.values()]
+            union = set().union(*sets)
+            view.differs = sorted(k for k in union if not all(k in s for s in sets)) or \
+                sorted(set().union(*view.codes.values())
+                       - set.intersection(*[set(s) for s in view.codes.values()]))
+    report.disputed = len(disputed)
+    settled_now: set[int] = set()
+    i = 0
+    while i < len(disputed):
+        view = disputed[i]
+        view.position = (i + 1, len(disputed))
         try:
             picked = choose(view, majority(view), keys)
         except StopReconcile:
             break
+        if picked is BACK:
+            i = max(0, i - 1)
+            continue
+        i += 1
         if picked is None:
             report.skipped += 1
             continue
@@ -227,9 +253,12 @@ def reconcile(project, coders: list[str], *, rule: str = "majority",
                     "deciding — your choice was not saved; see coder disagreements")
                 continue
             _settle(conn, target, view, set(picked), rule, settled_by, codebook)
-        report.segments += 1
-        report.settled += 1
+        if view.segment_id not in settled_now:
+            report.segments += 1
+            report.settled += 1
+        settled_now.add(view.segment_id)
         report.codings += len(picked)
+    report.still_open = len(disputed) - len(settled_now)
     return report
 
 
@@ -259,6 +288,23 @@ def _require_consensus_target(conn, name: str) -> None:
         raise ConflictError(f"--as {name}: {name} is a {kind} coder ({n} codings) — the "
                             "consensus is written only to a consensus coder; name an existing "
                             "consensus coder or a new name, e.g. --as consensus")
+
+
+def _questions(conn, views: list[SegmentView]) -> None:
+    """Fill each view's ``question``: the interviewer turn right before it, if any."""
+    from sqlalchemy import tuple_
+
+    wanted = [(v.transcript, v.n - 1) for v in views]
+    found: dict[tuple[str, int], str] = {}
+    for i in range(0, len(wanted), 300):
+        chunk = wanted[i:i + 300]
+        for tid, n, text, role in conn.execute(
+                select(S.c.transcript_id, S.c.n, S.c.text, S.c.role)
+                .where(tuple_(S.c.transcript_id, S.c.n).in_(chunk))):
+            if role == "interviewer":
+                found[(tid, n)] = text
+    for v in views:
+        v.question = found.get((v.transcript, v.n - 1))
 
 
 def _settled_meanwhile(conn, target: int, segment: int, since, me: str) -> str | None:

@@ -26,8 +26,8 @@ from coder.db import tables
 from coder.db.tables import utcnow
 from coder.errors import InputError, NotFoundError
 
-COLUMNS = ("transcript", "segment", "code", "memo")
-EXPORT_COLUMNS = ("transcript", "segment", "code", "memo", "coder", "speaker", "text")
+COLUMNS = ("transcript", "segment", "code", "memo", "quote")
+EXPORT_COLUMNS = ("transcript", "segment", "code", "memo", "coder", "speaker", "text", "quote")
 
 
 @dataclass
@@ -37,6 +37,7 @@ class CodingRow:
     segment: int
     code: str
     memo: str
+    quote: str = ""   # the words of the segment that carry the code (empty: the whole turn)
 
 
 @dataclass
@@ -71,7 +72,7 @@ def read_rows(path: Path, encoding: str | None = None) -> list[CodingRow]:
         if not cell["transcript"]:
             raise InputError(path, "empty transcript", "give the transcript id", line=number)
         rows.append(CodingRow(number, cell["transcript"], _segment(path, cell["segment"], number),
-                              cell["code"], cell.get("memo", "")))
+                              cell["code"], cell.get("memo", ""), cell.get("quote", "")))
     return rows
 
 
@@ -120,6 +121,11 @@ def import_codings(project: Project, path: Path, coder: str, *,
                 .where(S.c.transcript_id.in_(sorted(known)))):
             segs[(tid, n)] = (sid, role)
             counts[tid] += 1
+        quoted = {segs[(r.transcript, r.segment)][0] for r in rows
+                  if r.quote and (r.transcript, r.segment) in segs}
+        texts = dict(conn.execute(select(S.c.id, S.c.text).where(S.c.id.in_(sorted(quoted))))
+                     .all()) if quoted else {}
+        spans: dict[tuple[int, str], tuple[int, int]] = {}
         per_segment: dict[int, set[str]] = defaultdict(set)
         memos: dict[int, list[str]] = defaultdict(list)
         for r in rows:
@@ -144,6 +150,16 @@ def import_codings(project: Project, path: Path, coder: str, *,
             per_segment[sid]  # noqa: B018 - a reviewed segment, with or without codes
             if r.code:
                 per_segment[sid].add(r.code)
+            if r.quote:
+                span = find_quote(texts.get(sid, ""), r.quote)
+                if not r.code or span is None:
+                    raise InputError(problem="quote given without a code" if not r.code else
+                                     f"the quote {r.quote[:60]!r} is not in segment "
+                                     f"{r.segment} of {r.transcript}",
+                                     fix="copy the words from the segment's text (coder "
+                                     "transcripts show), or leave quote empty for the whole "
+                                     "turn", **where)
+                spans[(sid, r.code)] = span
             if r.memo and r.memo not in memos[sid]:
                 memos[sid].append(r.memo)
         others = names.existing_coders(conn)
@@ -161,7 +177,9 @@ def import_codings(project: Project, path: Path, coder: str, *,
                                               K.c.segment_id.in_(covered[i:i + 500]))))
         now = utcnow()
         rows_out = [{"coder_id": cid, "segment_id": sid, "code_key": key,
-                     "codebook_id": codebook_id, "memo": None, "created_at": now}
+                     "codebook_id": codebook_id, "memo": None, "created_at": now,
+                     "span_start": spans.get((sid, key), (None, None))[0],
+                     "span_end": spans.get((sid, key), (None, None))[1]}
                     for sid, codes in per_segment.items() for key in sorted(codes)]
         if rows_out:
             conn.execute(insert(K), rows_out)
@@ -196,13 +214,28 @@ def export_rows(project: Project, coder: str | None = None) -> list[list]:
         if coder is not None:
             q = q.where(R.c.coder_id == coder_id(conn, coder))
         reviews = conn.execute(q.order_by(C.c.name, S.c.transcript_id, S.c.n)).all()
-        codes: dict[tuple[int, int], list[str]] = defaultdict(list)
-        qc = select(K.c.coder_id, K.c.segment_id, K.c.code_key).order_by(K.c.code_key)
-        for cid, sid, key in conn.execute(qc):
-            codes[(cid, sid)].append(key)
+        codes: dict[tuple[int, int], list[tuple[str, int | None, int | None]]] = \
+            defaultdict(list)
+        qc = select(K.c.coder_id, K.c.segment_id, K.c.code_key, K.c.span_start,
+                    K.c.span_end).order_by(K.c.code_key)
+        for cid, sid, key, a, b in conn.execute(qc):
+            codes[(cid, sid)].append((key, a, b))
     rows = []
     for r in reviews:
-        for i, key in enumerate(codes.get((r.coder_id, r.segment_id)) or [""]):
+        for i, (key, a, b) in enumerate(codes.get((r.coder_id, r.segment_id))
+                                        or [("", None, None)]):
             rows.append([r.transcript_id, r.n, key, (r.memo or "") if i == 0 else "",
-                         r.name, r.speaker, r.text])
+                         r.name, r.speaker, r.text, r.text[a:b] if a is not None else ""])
     return rows
+
+
+def find_quote(text: str, quote: str) -> tuple[int, int] | None:
+    """Offsets of ``quote`` in ``text`` (whitespace collapsed, case ignored), or None."""
+    import re
+
+    words = quote.split()
+    if not words:
+        return None
+    m = re.search(r"\s+".join(re.escape(w) for w in words), text, re.IGNORECASE)
+    return (m.start(), m.end()) if m else None
+

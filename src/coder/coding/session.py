@@ -25,7 +25,10 @@ from sqlalchemy.engine import Connection
 
 from coder.db.engine import Project
 from coder.db import tables
-from coder.coding.store import check_coder_name, decisions, get_or_create_coder, record_decision
+from coder.coding.store import (
+    check_coder_name, coding_spans, decisions, forget_decision, get_or_create_coder,
+    record_decision,
+)
 from coder.errors import ConflictError, NotFoundError
 
 S = tables.segment
@@ -66,14 +69,19 @@ Commands (type one and press Enter):
   s                      skip: leave this segment as it is (unreviewed stays unreviewed)
   j N   j ID:N   j ID    jump to segment N of this transcript, to segment N of transcript
                          ID, or to the first unreviewed segment of transcript ID
+  / TEXT                 search: the next participant segment containing TEXT
+  a                      accept the model's suggestions (probability 0.5 or more)
+  u                      undo the last decision saved in this session
   d KEY   (or ? KEY)     a code's definition, include/exclude criteria and examples
   h   (or ?)             this help
-  q   (or Ctrl-D)        quit. Every saved decision is already in the project; an
-                         unsaved selection is dropped. Ctrl-C too (exit code 130).
-Commands win over code prefixes: for a code starting with b, d, f, h, j, m, n, q or s,
-type more of its key or its number."""
+  q   (or Ctrl-D)        quit. Every saved decision is already in the project; with an
+                         unsaved selection, q asks first (q again quits without saving
+                         it). Ctrl-C quits at once (exit code 130).
+Commands win over code prefixes: for a code starting with a, b, d, f, h, j, m, n, q, s or
+u, type more of its key or its number."""
 
-KEY_LINE = "3 7 key toggle · Enter save · - no code · m memo · b f s j d · h help · q quit"
+KEY_LINE = ("3 7 key toggle · Enter save · - no code · m memo · b f s j / · a accept · u undo "
+            "· d · h help · q quit")
 
 
 @dataclass(frozen=True)
@@ -131,6 +139,7 @@ class Step:
     code: CodeOption | None = None   # describe this code
     help: bool = False
     end: str | None = None           # "quit" or "done": the session is over
+    finished: str | None = None      # a transcript whose segments are now all reviewed
 
 
 class _Unresolved(Exception):
@@ -164,6 +173,11 @@ class CodingSession:
         self.view: SegmentView | None = None  # the current segment; None when done
         self.selection: set[str] = set()
         self.memo: str | None = None
+        self.spans: dict[str, tuple[int, int]] = {}  # code → marked span in the turn
+        self._saved_spans: dict[str, tuple[int, int]] = {}
+        self._history: list[tuple[int, bool, set[str], str | None,
+                                  dict[str, tuple[int, int]]]] = []  # for undo
+        self._quit_armed = False
         first = self._next_unreviewed(-1)
         if first is not None:
             self._show(first)
@@ -225,6 +239,31 @@ class CodingSession:
         """(reviewed participant segments, all participant segments) in scope."""
         return len(self._reviewed), len(self._ids)
 
+    def transcript_progress(self, transcript: str | None = None) -> tuple[int, int]:
+        """(reviewed, all) participant segments in scope of one transcript (the current one)."""
+        tid = transcript or (self.view.transcript if self.view else None)
+        if tid not in self._ranges:
+            return 0, 0
+        lo, hi = self._ranges[tid]
+        return sum(1 for i in range(lo, hi) if self._ids[i] in self._reviewed), hi - lo
+
+    def context(self, *, before: int = 3, after: int = 2) -> tuple[list[Turn], list[Turn]]:
+        """The turns around the current one: up to ``before`` turns before it (the question
+        last) and ``after`` after it."""
+        if self.view is None:
+            return [], []
+        n = self.view.turn.n
+        with self.project.read() as conn:
+            rows = conn.execute(select(*_COLUMNS).where(and_(
+                S.c.transcript_id == self.view.transcript, S.c.n >= n - before,
+                S.c.n <= n + after, S.c.n != n)).order_by(S.c.n)).all()
+        turns = [Turn(*r) for r in rows]
+        return [t for t in turns if t.n < n], [t for t in turns if t.n > n]
+
+    @property
+    def can_undo(self) -> bool:
+        return bool(self._history)
+
     @property
     def kept(self) -> list[str]:
         """Saved codes on the current segment that the session does not offer (other themes,
@@ -239,7 +278,8 @@ class CodingSession:
         if self.view is None:
             return False
         saved_codes, saved_memo = self._saved()
-        return self.selection != saved_codes or self.memo != saved_memo
+        return (self.selection != saved_codes or self.memo != saved_memo
+                or self.spans != self._saved_spans)
 
     def selected(self) -> list[CodeOption]:
         return [c for c in self.codes if c.key in self.selection]
@@ -261,15 +301,41 @@ class CodingSession:
 
     # ------------------------------------------------------------------ input
 
+    def set_span(self, key: str, span: tuple[int, int] | None) -> Step:
+        """Mark (or, with None, unmark) the sentence(s) of the turn that carry code ``key``;
+        marking selects the code. Offsets are characters of the current turn's text."""
+        if self.view is None or key not in self._by_key:
+            return Step(notes=[f"no code {key!r} here"])
+        if span is None:
+            self.spans.pop(key, None)
+            return Step(selection=True, notes=[f"{key}: whole turn"])
+        start, end = span
+        if not 0 <= start < end <= len(self.view.turn.text):
+            return Step(notes=["the marked span is outside the turn"])
+        self.spans[key] = (start, end)
+        self.selection.add(key)
+        return Step(selection=True, notes=[f"{key}: marked {end - start} characters"])
+
     def handle(self, line: str) -> Step:
         """Apply one input line (see :data:`HELP`)."""
         if self.view is None:
             return Step(notes=[self.finished_text()], end="done")
         text = line.strip()
+        armed, self._quit_armed = self._quit_armed, False
         if not text:
             return self._confirm()
         head, _, rest = text.partition(" ")
         command, rest = head.lower(), rest.strip()
+        if command == "q" and not rest and self.changed and not armed:
+            self._quit_armed = True
+            return Step(notes=["the selection is not saved — Enter saves it; q again quits "
+                               "without saving it"])
+        if command == "u" and not rest:
+            return self.undo()
+        if command == "a" and not rest:
+            return self._accept()
+        if command == "/" or head.startswith("/"):
+            return self._search((head[1:] + " " + rest).strip())
         if command in NO_CODE and not rest:
             self.selection = set()
             return self._save()
@@ -303,26 +369,10 @@ class CodingSession:
 
     def _resolve(self, token: str) -> CodeOption:
         """A code by number, full key, or prefix (see :data:`HELP`)."""
-        if token.isdigit():
-            number = int(token)
-            if 1 <= number <= len(self.codes):
-                return self.codes[number - 1]
-            raise _Unresolved(f"no code {number} — codes are numbered 1–{len(self.codes)}")
-        wanted = token.lower()
-        exact = [c for c in self.codes if wanted in (c.key, c.short)]
-        if len(exact) == 1:
-            return exact[0]
-        parts = wanted.split(".")
-        found = exact or [c for c in self.codes if _matches(parts, c.key.split("."))]
-        if len(found) == 1:
-            return found[0]
-        if not found:
-            raise _Unresolved(f"unknown code or command {token!r} — type a code number or key "
-                              "prefix, or h for help")
-        listed = ", ".join(f"{c.number} {c.key}" for c in found[:8])
-        more = f" and {len(found) - 8} more" if len(found) > 8 else ""
-        raise _Unresolved(f"{token!r} is ambiguous: {listed}{more} — type more of the key "
-                          "or the number")
+        try:
+            return resolve_code(token, self.codes)
+        except LookupError as exc:
+            raise _Unresolved(str(exc)) from None
 
     # ------------------------------------------------------------------ decisions
 
@@ -339,11 +389,16 @@ class CodingSession:
         """Store the selection (plus codes the session does not offer) as the decision."""
         view = self.view
         sid = view.segment_id
+        was_reviewed = sid in self._reviewed
+        before = (self._cursor, was_reviewed, set(view.stored[0]) if view.stored else set(),
+                  view.stored[1] if view.stored else None, dict(self._saved_spans))
+        spans = {k: v for k, v in self.spans.items() if k in self.selection}
         try:
             with self.project.write() as conn:
                 cid = self._coder_id or get_or_create_coder(conn, self.coder)
                 record_decision(conn, cid, sid, set(self.kept) | self.selection, self.memo,
-                                codebook_id=self.codebook_id, based_on=view.stored)
+                                codebook_id=self.codebook_id, based_on=view.stored,
+                                spans=spans if spans or self._saved_spans else None)
         except ConflictError as exc:
             # another session of this coder decided the segment meanwhile: show its decision
             self._coder_id = self._coder_id or self._lookup_coder()
@@ -351,11 +406,67 @@ class CodingSession:
             self._show(self._cursor)
             return Step(notes=[str(exc)], moved=True)
         self._coder_id = cid
+        self._history.append(before)
         self._reviewed.add(sid)
         self._skipped.discard(sid)
-        keys = [c.key for c in self.selected()]
+        keys = [c.key + ("*" if c.key in spans else "") for c in self.selected()]
         note = f"saved {view.transcript}:{view.turn.n} — {', '.join(keys) or 'no code'}"
-        return self._advance([note])
+        done, total = self.transcript_progress(view.transcript)
+        finished = None
+        if not was_reviewed and done == total:
+            finished = view.transcript
+            note += (f" · transcript {view.transcript} is done: all {total} participant "
+                     "segments reviewed")
+        step = self._advance([note])
+        step.finished = finished
+        return step
+
+    def undo(self) -> Step:
+        """Put back the segment of the last decision saved in this session as it was before
+        (unreviewed again, or its earlier decision) and show it."""
+        if not self._history:
+            return Step(notes=["nothing to undo in this session"])
+        index, was_reviewed, codes, memo, spans = self._history.pop()
+        sid = self._ids[index]
+        with self.project.write() as conn:
+            if was_reviewed:
+                record_decision(conn, self._coder_id, sid, codes, memo,
+                                codebook_id=self.codebook_id, spans=spans)
+            else:
+                forget_decision(conn, self._coder_id, sid)
+        if not was_reviewed:
+            self._reviewed.discard(sid)
+        self._show(index)
+        t = self.view
+        return Step(notes=[f"undone: {t.transcript}:{t.turn.n} is "
+                           + ("back to its earlier decision" if was_reviewed else
+                              "unreviewed again")], moved=True)
+
+    def _accept(self) -> Step:
+        wanted = [k for k, p in self.view.suggestions if p >= 0.5 and k in self._by_key]
+        if not wanted:
+            return Step(notes=["no model suggestion of probability 0.5 or more here"])
+        self.selection |= set(wanted)
+        return Step(selection=True, notes=["accepted the model's " + ", ".join(wanted)])
+
+    def _search(self, needle: str) -> Step:
+        """Go to the next participant segment in scope whose text contains ``needle``
+        (ignoring case), after the current one, wrapping around."""
+        if not needle:
+            return Step(notes=["/ needs the words to find: / paper tiger"])
+        wanted = needle.casefold()
+        query = select(S.c.id, S.c.text).where(S.c.role == PARTICIPANT)
+        if self.transcript is not None:
+            query = query.where(S.c.transcript_id == self.transcript)
+        with self.project.read() as conn:
+            hits = sorted(self._index[sid] for sid, text in conn.execute(query)
+                          if wanted in text.casefold() and sid in self._index)
+        if not hits:
+            return Step(notes=[f"{needle!r} is in no participant segment in scope"])
+        after = [i for i in hits if i > self._cursor]
+        index = after[0] if after else hits[0]
+        note = [f"found {needle!r} ({hits.index(index) + 1} of {len(hits)})"]
+        return self._goto(index, note)
 
     # ------------------------------------------------------------------ moving
 
@@ -455,12 +566,15 @@ class CodingSession:
             if self._model_id is not None:
                 suggestions = [tuple(r) for r in conn.execute(
                     _SUGGESTIONS, {"coder": self._model_id, "sid": sid})]
+            spans = coding_spans(conn, self._coder_id, sid) if stored is not None else {}
         self._cursor = index
         self.view = SegmentView(
             segment_id=sid, transcript=tid, turn=Turn(*row[1:]),
             previous=Turn(*prev) if prev else None, attributes=self._attributes[tid],
             stored=stored, suggestions=suggestions)
         self.selection, self.memo = self._saved()
+        self._saved_spans = {k: v for k, v in spans.items() if k in self.selection}
+        self.spans = dict(self._saved_spans)
 
     def _lookup_coder(self) -> int | None:
         with self.project.read() as conn:
@@ -472,6 +586,45 @@ class CodingSession:
             return set(), None
         codes, memo = self.view.stored
         return {k for k in codes if k in self._by_key}, memo
+
+
+def resolve_code(token: str, codes: list[CodeOption]) -> CodeOption:
+    """A code by number (1..N), full key, or prefix of each part of the key (``csto.rapid``)
+    or of its last part (``rapid``); raises LookupError with a message (and a "did you mean"
+    for a near miss) otherwise."""
+    if token.isdigit():
+        number = int(token)
+        if 1 <= number <= len(codes):
+            return codes[number - 1]
+        raise LookupError(f"no code {number} — codes are numbered 1–{len(codes)}")
+    wanted = token.lower()
+    exact = [c for c in codes if wanted in (c.key, c.short)]
+    if len(exact) == 1:
+        return exact[0]
+    parts = wanted.split(".")
+    found = exact or [c for c in codes if _matches(parts, c.key.split("."))]
+    if len(found) == 1:
+        return found[0]
+    if not found:
+        import difflib
+
+        names = {c.short: c for c in codes} | {c.key: c for c in codes}
+        close = difflib.get_close_matches(wanted, list(names), n=3, cutoff=0.6)
+        hint = (" — did you mean " + " or ".join(
+            f"{names[n].number} {names[n].key}" for n in dict.fromkeys(close)) + "?"
+                if close else " — type a code number or key prefix, or h for help")
+        raise LookupError(f"unknown code or command {token!r}{hint}")
+    listed = ", ".join(f"{c.number} {c.key}" for c in found[:8])
+    more = f" and {len(found) - 8} more" if len(found) > 8 else ""
+    raise LookupError(f"{token!r} is ambiguous: {listed}{more} — type more of the key or the "
+                      "number")
+
+
+def code_options(codebook) -> list[CodeOption]:
+    """The codebook's codes numbered 1..N in codebook order, as ``coder code`` offers them."""
+    return [CodeOption(i, c.key, c.label, c.parent, c.definition or "", tuple(c.include),
+                       tuple(c.exclude), tuple(c.examples))
+            for i, c in enumerate(codebook.codes, start=1)]
 
 
 def _matches(token: list[str], key: list[str]) -> bool:

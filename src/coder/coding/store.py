@@ -93,7 +93,8 @@ ANY = object()  # record_decision without a basis: replace whatever is stored
 
 def record_decision(conn: Connection, coder: int, segment: int, codes: Iterable[str],
                     memo: str | None = None, *, codebook_id: int | None = None,
-                    source: str = "session", based_on=ANY) -> None:
+                    source: str = "session", based_on=ANY,
+                    spans: dict[str, tuple[int, int] | None] | None = None) -> None:
     """Store the coder's whole decision on a segment: review row + exactly ``codes``.
 
     The review row is written first, which locks it: two writers of the same coder and
@@ -104,6 +105,8 @@ def record_decision(conn: Connection, coder: int, segment: int, codes: Iterable[
     meanwhile), nothing is written and :class:`ConflictError` names the segment.
     Then two statements: delete the codes no longer wanted, insert the wanted ones that are
     missing (existing codings keep their codebook version and time).
+    ``spans`` (when given) sets each wanted code's marked span — character offsets into the
+    segment's text, ``None`` for the whole turn — with one more statement per code.
     """
     wanted = sorted(set(codes))
     now = utcnow()
@@ -117,6 +120,11 @@ def record_decision(conn: Connection, coder: int, segment: int, codes: Iterable[
     insert_ignore(conn, K, [{"coder_id": coder, "segment_id": segment, "code_key": key,
                              "codebook_id": codebook_id, "memo": None, "created_at": now}
                             for key in wanted])
+    if spans is not None:
+        for key in wanted:
+            span = spans.get(key)
+            conn.execute(update(K).where(and_(mine, K.c.code_key == key)).values(
+                span_start=span[0] if span else None, span_end=span[1] if span else None))
 
 
 def _check_basis(conn: Connection, review: dict, based_on, new: tuple[set[str], str | None]
@@ -152,6 +160,19 @@ def _check_basis(conn: Connection, review: dict, based_on, new: tuple[set[str], 
     raise ConflictError(f"{label} changed in another session of this coder since it was shown "
                         f"({what}) — your decision was not saved; look at the segment again "
                         "and decide")
+
+
+def forget_decision(conn: Connection, coder: int, segment: int) -> None:
+    """Remove the coder's review and codings of one segment (it becomes unreviewed)."""
+    conn.execute(delete(K).where(and_(K.c.coder_id == coder, K.c.segment_id == segment)))
+    conn.execute(delete(R).where(and_(R.c.coder_id == coder, R.c.segment_id == segment)))
+
+
+def coding_spans(conn: Connection, coder: int, segment: int) -> dict[str, tuple[int, int]]:
+    """code key → marked span of the coder's codings on ``segment`` (codes with a span)."""
+    rows = conn.execute(select(K.c.code_key, K.c.span_start, K.c.span_end).where(and_(
+        K.c.coder_id == coder, K.c.segment_id == segment, K.c.span_start.is_not(None))))
+    return {key: (a, b) for key, a, b in rows}
 
 
 def mark_reviewed(conn: Connection, coder: int, segments: Iterable[int], *,

@@ -123,11 +123,19 @@ def m003_identity_audit(conn: Connection) -> None:
     create_audit_triggers(conn, AUDITED)
 
 
+def m004_coding_span(conn: Connection) -> None:
+    """A coding may mark the sentence(s) of its segment that carry the code: character
+    offsets into the segment's text (the segment stays the unit of agreement)."""
+    conn.execute(text("ALTER TABLE coding ADD COLUMN span_start INTEGER"))
+    conn.execute(text("ALTER TABLE coding ADD COLUMN span_end INTEGER"))
+
+
 # Numbers are reserved per capability so that parallel branches never collide; gaps are fine.
 MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (1, m001_initial),
     (2, m002_project_setting),
     (3, m003_identity_audit),
+    (4, m004_coding_span),
 ]
 
 

@@ -134,6 +134,9 @@ class Coding(SQLModel, table=True):
     memo: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
     probability: Optional[float] = None
     created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+    #: the marked sentence(s): character offsets into the segment's text (None: the whole turn)
+    span_start: Optional[int] = None
+    span_end: Optional[int] = None
 
 
 class Decision(SQLModel, table=True):

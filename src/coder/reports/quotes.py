@@ -106,6 +106,7 @@ def quotes(source: Any, *, theme: str, by: str | None = None, limit: int = 5,
         if by is not None:
             data.check_attribute(by)
         provenance = make_provenance(conn, data.coder_label, command)
+        marked = _marked_spans(conn, data.coder, theme)
     codebook = data.codebook
     if theme not in codebook:
         import difflib
@@ -122,7 +123,11 @@ def quotes(source: Any, *, theme: str, by: str | None = None, limit: int = 5,
         matching = tuple(sorted(k for k in seg.codes if k == theme or k.startswith(prefix)))
         if not matching:
             continue
-        words = len(seg.text.split())
+        text = seg.text.strip()
+        span = marked.get((seg.transcript, seg.n))
+        if span is not None:  # the coder marked the sentence(s) that carry the code
+            text = seg.text[span[0]:span[1]].strip()
+        words = len(text.split())
         depth = max(k.count(".") for k in matching)
         others = {k.split(".", 1)[0] for k in seg.codes} - {theme.split(".", 1)[0]}
         score = (-depth, _length_penalty(words), len(others), seg.transcript, seg.n)
@@ -131,7 +136,7 @@ def quotes(source: Any, *, theme: str, by: str | None = None, limit: int = 5,
         shown = value if value and value != NONE_GROUP else None
         attribution = f"{who} {person}".strip() + (f", {shown}" if shown else "")
         ranked.append((score, Quote(seg.transcript, seg.n, person, value, matching, words,
-                                    seg.text.strip(), attribution)))
+                                    text, attribution)))
     ranked.sort(key=lambda item: item[0])
 
     pools: dict[str | None, list[Quote]] = defaultdict(list)
@@ -145,6 +150,28 @@ def quotes(source: Any, *, theme: str, by: str | None = None, limit: int = 5,
         notes.append(f"{data.coder_label} applied {theme} to no segment — no quotes")
     return QuoteSet(theme, codebook.label(theme), by, data.coder, chosen, provenance,
                     candidates=len(ranked), notes=notes)
+
+
+def _marked_spans(conn, coder: str | None, theme: str) -> dict[tuple[str, int], tuple[int, int]]:
+    """(transcript, n) → the span the coder marked for ``theme`` (or one of its codes) on that
+    segment: from the first to the last marked character, over the matching codes."""
+    from sqlalchemy import and_, or_, select
+
+    from coder.db import tables
+
+    if not coder:
+        return {}
+    C, K, S = tables.coder, tables.coding, tables.segment
+    rows = conn.execute(
+        select(S.c.transcript_id, S.c.n, K.c.span_start, K.c.span_end)
+        .join(K, K.c.segment_id == S.c.id).join(C, C.c.id == K.c.coder_id)
+        .where(and_(C.c.name == coder, K.c.span_start.is_not(None),
+                    or_(K.c.code_key == theme, K.c.code_key.startswith(theme + ".")))))
+    spans: dict[tuple[str, int], tuple[int, int]] = {}
+    for tid, n, a, b in rows:
+        old = spans.get((tid, n))
+        spans[(tid, n)] = (min(a, old[0]), max(b, old[1])) if old else (a, b)
+    return spans
 
 
 def _spread(candidates: list[Quote], limit: int) -> list[Quote]:
