@@ -161,14 +161,20 @@ def models(
     output: OutputOption = None,
     db: DbOption = None,
 ) -> None:
-    """The trained models: source coder, codebook version and cross-validated quality."""
+    """The machine coders: trained models (source coder, codebook version, cross-validated
+    quality) and language-model runs (model, digest, requests, failures, agreement with the
+    humans and the equivalence verdict; details in `coder autocode evaluate`)."""
     from coder.autocode.apply import stored_models
+    from coder.autocode.llm_records import llm_summaries
     from coder.render import render_rows
 
     with open_project(db).read() as conn:
         found = stored_models(conn)
+        llm_rows = llm_summaries(conn)
     if format == Format.json:
-        return write_text(dump_json([m.metrics for m in found]), output)
+        return write_text(dump_json([m.metrics for m in found] + llm_rows), output)
+    if llm_rows:
+        _render_llm(llm_rows, format, output if not found else None)
     rows = [[m.name, m.trained_from, m.metrics.get("level"), m.codebook_version,
              m.metrics.get("segments"), m.metrics["overall"].get("macro_f1"),
              m.metrics["overall"].get("krippendorff_alpha"), str(m.created_at)[:19]]
@@ -176,6 +182,22 @@ def models(
     render_rows(["model", "trained from", "level", "codebook version", "segments",
                  "macro F1", "alpha (pooled)", "trained at"], rows, format.value, output,
                 title="Trained models (figures from grouped cross-validation)")
+
+
+def _render_llm(rows: list[dict], format: Format, output) -> None:
+    from coder.render import render_rows
+
+    table = [[r["model"], r["llm_model"], (r["model_digest"] or "n/a")[:19], r["endpoint"],
+              r["segments"], r["requests"], r["replayed"], r["failures"],
+              r["evaluation"]["machine_human"] if r["evaluation"] else None,
+              r["evaluation"]["human_human"] if r["evaluation"] else None,
+              r["evaluation"]["verdict"] if r["evaluation"] else "n/a",
+              r["consistency"]] for r in rows]
+    render_rows(["coder", "model", "digest", "endpoint", "segments", "requests", "replayed",
+                 "failures", "alpha vs humans", "alpha humans", "equivalence (±0.1)",
+                 "run-to-run alpha"], table, format.value, output,
+                title="Language-model coders (latest run; `coder autocode evaluate CODER` "
+                      "for every code)")
 
 
 def _render_metrics(metrics: dict, format: Format, output) -> None:
@@ -204,4 +226,7 @@ def _fmt(x) -> str:
 
 
 def register(app: typer.Typer) -> None:
+    from coder.cli import autocode_llm
+
+    autocode_llm.register(autocode_app)
     app.add_typer(autocode_app, name="autocode")

@@ -130,12 +130,44 @@ def m004_coding_span(conn: Connection) -> None:
     conn.execute(text("ALTER TABLE coding ADD COLUMN span_end INTEGER"))
 
 
+def m005_llm_coder(conn: Connection) -> None:
+    md = MetaData()
+    md.reflect(conn, only=["segment", "codebook"])  # the tables the new ones refer to
+    Table("llm_run", md,
+          Column("id", Integer, primary_key=True),
+          Column("coder", String, nullable=False, index=True),
+          Column("model", String, nullable=False), Column("model_digest", String),
+          Column("endpoint", String, nullable=False),
+          Column("params", Text, nullable=False),
+          Column("template_sha256", String, nullable=False),
+          Column("codebook_id", Integer, ForeignKey("codebook.id"), nullable=False),
+          Column("started_at", TZ, nullable=False), Column("finished_at", TZ),
+          Column("segments", Integer, nullable=False), Column("requests", Integer, nullable=False),
+          Column("replayed", Integer, nullable=False), Column("failures", Integer, nullable=False))
+    Table("llm_call", md,
+          Column("id", Integer, primary_key=True),
+          Column("run_id", Integer, ForeignKey("llm_run.id", ondelete="CASCADE"), nullable=False,
+                 index=True),
+          Column("segment_id", Integer, ForeignKey("segment.id", ondelete="CASCADE"),
+                 nullable=False),
+          Column("request_sha256", String, nullable=False, index=True),
+          Column("attempt", Integer, nullable=False), Column("final", Boolean, nullable=False),
+          Column("replayed", Boolean, nullable=False),
+          Column("request", Text, nullable=False), Column("response", Text),
+          Column("status", String, nullable=False), Column("error", Text),
+          Column("answer", Text),
+          Column("prompt_tokens", Integer), Column("completion_tokens", Integer),
+          Column("seconds", Float), Column("created_at", TZ, nullable=False))
+    md.create_all(conn, tables=[md.tables["llm_run"], md.tables["llm_call"]])
+
+
 # Numbers are reserved per capability so that parallel branches never collide; gaps are fine.
 MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (1, m001_initial),
     (2, m002_project_setting),
     (3, m003_identity_audit),
     (4, m004_coding_span),
+    (5, m005_llm_coder),
 ]
 
 

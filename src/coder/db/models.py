@@ -209,3 +209,45 @@ class AuditContext(SQLModel, table=True):
 
     __tablename__ = "audit_context"
     actor: str = Field(primary_key=True)
+
+
+class LlmRun(SQLModel, table=True):
+    """One run of the language-model coder: model, endpoint, parameters, prompt template."""
+
+    __tablename__ = "llm_run"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    coder: str = Field(index=True)
+    model: str
+    model_digest: Optional[str] = None
+    endpoint: str
+    params: str = Field(sa_column=Column(Text, nullable=False))  # JSON
+    template_sha256: str
+    codebook_id: int = Field(foreign_key="codebook.id")
+    started_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+    finished_at: Optional[datetime] = Field(default=None, sa_type=DateTime(timezone=True))
+    segments: int = 0
+    requests: int = 0
+    replayed: int = 0
+    failures: int = 0
+
+
+class LlmCall(SQLModel, table=True):
+    """One request to the model (or one replay of a recorded answer) and what came back."""
+
+    __tablename__ = "llm_call"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    run_id: int = Field(foreign_key="llm_run.id", ondelete="CASCADE", index=True)
+    segment_id: int = Field(foreign_key="segment.id", ondelete="CASCADE")
+    request_sha256: str = Field(index=True)
+    attempt: int
+    final: bool
+    replayed: bool
+    request: str = Field(sa_column=Column(Text, nullable=False))
+    response: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
+    status: str  # ok | invalid | refused | error
+    error: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
+    answer: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
+    prompt_tokens: Optional[int] = None
+    completion_tokens: Optional[int] = None
+    seconds: Optional[float] = None
+    created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
