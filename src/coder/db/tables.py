@@ -98,6 +98,7 @@ coding = Table(
     Column("codebook_id", Integer, ForeignKey("codebook.id")),
     Column("memo", Text), Column("probability", Float),
     Column("created_at", TZ, **_REQUIRED),
+    Column("span_start", Integer), Column("span_end", Integer),  # the marked sentence(s)
     UniqueConstraint("coder_id", "segment_id", "code_key", name="uq_coding"),
     Index("ix_coding_segment", "segment_id"))
 
@@ -117,9 +118,48 @@ autocode_model = Table(
     Column("codebook_id", Integer, ForeignKey("codebook.id"), **_REQUIRED),
     Column("trained_from", String, **_REQUIRED), Column("data_sha256", String, **_REQUIRED),
     Column("metrics", Text, **_REQUIRED), Column("blob", LargeBinary, **_REQUIRED),
-    Column("created_at", TZ, **_REQUIRED))
+    Column("created_at", TZ, **_REQUIRED), Column("blob_sha256", String))
 
 project_setting = Table(
     "project_setting", metadata,
     Column("key", String, primary_key=True), Column("value", Text, **_REQUIRED),
     Column("updated_at", TZ, **_REQUIRED))
+
+team_member = Table(
+    "team_member", metadata,
+    Column("name", String, primary_key=True), Column("role", String, **_REQUIRED),
+    Column("added_by", String, **_REQUIRED), Column("added_at", TZ, **_REQUIRED))
+
+audit_log = Table(
+    "audit_log", metadata,
+    Column("id", Integer, primary_key=True), Column("at", TZ, **_REQUIRED),
+    Column("actor", String, **_REQUIRED), Column("table_name", String, **_REQUIRED),
+    Column("operation", String, **_REQUIRED), Column("before", Text), Column("after", Text),
+    Index("ix_audit_log_at", "at"))
+
+audit_context = Table("audit_context", metadata, Column("actor", String, primary_key=True))
+
+llm_run = Table(
+    "llm_run", metadata,
+    Column("id", Integer, primary_key=True), Column("coder", String, index=True, **_REQUIRED),
+    Column("model", String, **_REQUIRED), Column("model_digest", String),
+    Column("endpoint", String, **_REQUIRED), Column("params", Text, **_REQUIRED),
+    Column("template_sha256", String, **_REQUIRED),
+    Column("codebook_id", Integer, ForeignKey("codebook.id"), **_REQUIRED),
+    Column("started_at", TZ, **_REQUIRED), Column("finished_at", TZ),
+    Column("segments", Integer, **_REQUIRED), Column("requests", Integer, **_REQUIRED),
+    Column("replayed", Integer, **_REQUIRED), Column("failures", Integer, **_REQUIRED))
+
+llm_call = Table(
+    "llm_call", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("run_id", Integer, ForeignKey("llm_run.id", ondelete="CASCADE"), index=True,
+           **_REQUIRED),
+    Column("segment_id", Integer, ForeignKey("segment.id", ondelete="CASCADE"), **_REQUIRED),
+    Column("request_sha256", String, index=True, **_REQUIRED),
+    Column("attempt", Integer, **_REQUIRED), Column("final", Boolean, **_REQUIRED),
+    Column("replayed", Boolean, **_REQUIRED), Column("request", Text, **_REQUIRED),
+    Column("response", Text), Column("status", String, **_REQUIRED), Column("error", Text),
+    Column("answer", Text), Column("prompt_tokens", Integer),
+    Column("completion_tokens", Integer), Column("seconds", Float),
+    Column("created_at", TZ, **_REQUIRED))
