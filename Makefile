@@ -37,6 +37,8 @@ demo: $(STAMP)
 	$(BIN)/coder report saturation --coder consensus --plot $(OUT)/saturation.png --format md -o $(OUT)/saturation.md
 	$(BIN)/coder quotes --theme security_community.established --coder consensus -o $(OUT)/quotes-established.md
 	$(BIN)/coder report themes --by country --coder consensus --codes --plot $(OUT)/themes-by-country.png
+	$(BIN)/coder autocode keywords --themes
+	$(BIN)/coder agreement --coders consensus,auto:keywords --by language
 
 test: $(STAMP)
 	bash scripts/ensure-postgres

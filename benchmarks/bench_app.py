@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "bench.db"
         project = build_project(path, args.segments)
-        session = CodingSession.open(project, "bench")
+        session = CodingSession.open(project, "bench", new_coder=True)
 
         def committed(i: int) -> None:  # the decision is in the file before the next key
             con = sqlite3.connect(path)

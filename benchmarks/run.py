@@ -629,7 +629,7 @@ def bench_codings_import(db: Path, tmp: Path, sizes: Sizes, results: Results,
             shutil.copyfile(db, copy)
             if what == "import":
                 wall, cpu, _ = bench_floors.run_coder(
-                    command, ["codings", "import", str(sheet), "--coder", "dave"], copy)
+                    command, ["codings", "import", str(sheet), "--coder", "dave", "--new-coder"], copy)
             else:
                 wall, cpu = bench_floors.run_floor(bench_floors.CODINGS_FLOOR, copy, sheet,
                                                    "erin")
@@ -721,7 +721,7 @@ def session_startup(db: Path, sizes: Sizes) -> dict:
         for what in (("cli", "floor") if i % 2 == 0 else ("floor", "cli")):
             if what == "cli":
                 wall, cpu, out = bench_floors.run_coder(
-                    command, ["code", "--coder", "newcomer"], db, stdin="q\n")
+                    command, ["code", "--coder", "newcomer", "--new-coder"], db, stdin="q\n")
                 if "segment" not in out:
                     raise RuntimeError("coder code drew no segment")
             else:

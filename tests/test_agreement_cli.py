@@ -208,11 +208,12 @@ def test_majority_reconcile_records_decisions(sample, db_url):
 def test_interactive_reconcile_takes_answers(sample, db_url):
     views = json.loads(sample("disagreements", "--coders", "alice,bob", "--codes", "-f",
                               "json").stdout)
-    # first disagreement: take bob's codes (2); second: type a code; then stop
+    # first disagreement: take bob's codes (=2) and save; second: a typo, then clear the
+    # selection, toggle one code and save; then stop
     result = sample("reconcile", "--coders", "alice,bob", "--rule", "interactive", "--as",
-                    "settled", input="2\nreforms, nonsense\nreforms\nq\n")
+                    "settled", input="=2\n\nnonsense\nc\nreforms\n\nq\n")
     assert result.exit_code == 0, result.output
-    assert "unknown code(s): nonsense" in result.output
+    assert "unknown code or command 'nonsense'" in result.output
     first, second = views[0], views[1]
 
     def codes(t, n):

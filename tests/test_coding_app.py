@@ -50,7 +50,7 @@ def drive(db: Path, keys: list, *, size=(100, 30), coder="dora", transcript=None
     from coder.db.engine import open_project
 
     project = open_project(str(db))
-    session = CodingSession.open(project, coder, transcript=transcript)
+    session = CodingSession.open(project, coder, transcript=transcript, new_coder=True)
     app = CodingApp(session)
 
     async def main():

@@ -268,7 +268,7 @@ def test_xlsx_declaring_the_whole_grid_is_read_by_its_cells(proj, tmp_path):
     path.write_bytes(xlsx_bytes(sheet))
     assert path.stat().st_size < 2000
     before = dump_url(str(proj))
-    result = coder("codings", "import", path, "--coder", "alice", cwd=tmp_path, db=proj)
+    result = coder("codings", "import", "--new-coder", path, "--coder", "alice", cwd=tmp_path, db=proj)
     assert_refused(result, names=str(path), line=3, says="segment 99 out of range",
                    before=before, db=proj)
 
@@ -280,7 +280,7 @@ def test_xlsx_spanning_too_many_cells(proj, tmp_path):
     path = tmp_path / "codings.xlsx"
     path.write_bytes(xlsx_bytes(sheet))
     before = dump_url(str(proj))
-    result = coder("codings", "import", path, "--coder", "alice", cwd=tmp_path, db=proj)
+    result = coder("codings", "import", "--new-coder", path, "--coder", "alice", cwd=tmp_path, db=proj)
     assert_refused(result, names=str(path), says="cells), refused", before=before, db=proj)
 
 
@@ -291,7 +291,7 @@ def test_xlsx_sheet_too_large_to_inflate(proj, tmp_path):
     path = tmp_path / "codings.xlsx"
     path.write_bytes(xlsx_bytes(sheet))
     before = dump_url(str(proj))
-    result = coder("codings", "import", path, "--coder", "alice", cwd=tmp_path, db=proj)
+    result = coder("codings", "import", "--new-coder", path, "--coder", "alice", cwd=tmp_path, db=proj)
     assert_refused(result, names=str(path), says="refused", before=before, db=proj)
 
 
@@ -336,7 +336,7 @@ def test_stray_quote_in_a_long_csv(proj, tmp_path):
     lines[30_000] = 'KZ-01,2,power_transfer,"an unclosed memo'
     path = codings_file(tmp_path, "\n".join(lines) + "\n")
     before = dump_url(str(proj))
-    result = coder("codings", "import", path, "--coder", "alice", cwd=tmp_path, db=proj)
+    result = coder("codings", "import", "--new-coder", path, "--coder", "alice", cwd=tmp_path, db=proj)
     assert_refused(result, names=str(path), line=30_001, says="never closed", before=before,
                    db=proj)
 
@@ -344,7 +344,7 @@ def test_stray_quote_in_a_long_csv(proj, tmp_path):
 def test_segment_inf(proj, tmp_path):
     path = codings_file(tmp_path, "transcript,segment,code\nKZ-01,inf,power_transfer\n")
     before = dump_url(str(proj))
-    result = coder("codings", "import", path, "--coder", "alice", cwd=tmp_path, db=proj)
+    result = coder("codings", "import", "--new-coder", path, "--coder", "alice", cwd=tmp_path, db=proj)
     assert_refused(result, names=str(path), line=2, says="'inf' is not a segment number",
                    before=before, db=proj)
 
@@ -352,7 +352,7 @@ def test_segment_inf(proj, tmp_path):
 def test_nul_byte_in_csv(proj, tmp_path):
     path = codings_file(tmp_path, b"transcript,segment,code\nKZ-01,2,power\x00_transfer\n")
     before = dump_url(str(proj))
-    result = coder("codings", "import", path, "--coder", "alice", cwd=tmp_path, db=proj)
+    result = coder("codings", "import", "--new-coder", path, "--coder", "alice", cwd=tmp_path, db=proj)
     error = assert_refused(result, names=str(path), line=2, says="not a CSV or TSV codings "
                            "file", before=before, db=proj)
     assert "transcript" not in error.split(" — ")[0].split(":")[-1]
@@ -362,10 +362,10 @@ def test_cp1252_csv_names_the_encoding_option(proj, tmp_path):
     path = codings_file(tmp_path, "transcript,segment,code,memo\nKZ-01,2,power_transfer,"
                         "café\n".encode("cp1252"))
     before = dump_url(str(proj))
-    result = coder("codings", "import", path, "--coder", "alice", cwd=tmp_path, db=proj)
+    result = coder("codings", "import", "--new-coder", path, "--coder", "alice", cwd=tmp_path, db=proj)
     assert_refused(result, names=str(path), line=2, says="not UTF-8", before=before, db=proj)
     assert "--encoding cp1252" in result.stderr
-    setup("codings", "import", path, "--coder", "alice", "--encoding", "cp1252", db=proj)
+    setup("codings", "import", "--new-coder", path, "--coder", "alice", "--encoding", "cp1252", db=proj)
     assert _memos(proj) == ["café"]
 
 
@@ -385,20 +385,20 @@ def _memos(db: Path) -> list[str]:
 def test_spreadsheet_dialects_import(proj, tmp_path, encoded):
     text = "transcript,segment,code,memo\r\nKZ-01,2,power_transfer,a note\r\n"
     path = codings_file(tmp_path, encoded(text), name="codings.txt")
-    setup("codings", "import", path, "--coder", "alice", db=proj)
+    setup("codings", "import", "--new-coder", path, "--coder", "alice", db=proj)
     assert _memos(proj) == ["a note"]
 
 
 def test_unreadable_header_says_what_it_saw(proj, tmp_path):
     path = codings_file(tmp_path, "transcript:segment:code\nKZ-01:2:power_transfer\n")
-    result = coder("codings", "import", path, "--coder", "alice", cwd=tmp_path, db=proj)
+    result = coder("codings", "import", "--new-coder", path, "--coder", "alice", cwd=tmp_path, db=proj)
     assert_refused(result, names=str(path), line=1, says="'transcript:segment:code'")
 
 
 def test_duplicate_rows_do_not_double_the_memo(proj, tmp_path):
     row = "KZ-01,2,power_transfer,same note\n"
     path = codings_file(tmp_path, "transcript,segment,code,memo\n" + row + row)
-    setup("codings", "import", path, "--coder", "alice", db=proj)
+    setup("codings", "import", "--new-coder", path, "--coder", "alice", db=proj)
     assert _memos(proj) == ["same note"]
 
 
@@ -447,8 +447,8 @@ def test_relative_parent_and_named_hidden_folders_import(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "imported 1 transcript(s)" in result.stderr
     assert "warning: skipped ../interviews/.cache: hidden" in result.stderr
-    assert "warning: skipped ../interviews/notes.pdf: not a transcript file (.pdf)" \
-        in result.stderr
+    assert "warning: skipped ../interviews/notes.pdf: PDF is not read: export the transcript " \
+        "as .docx or .txt" in result.stderr
 
 
 def test_unreadable_folder_is_listed(tmp_path, monkeypatch):
@@ -489,7 +489,16 @@ def _deep(root: Path, depth: int, name: str) -> None:
         os.close(fd)
 
 
-def test_folders_1200_deep_import(tmp_path):
+@pytest.fixture
+def deep_cleanup(tmp_path):
+    """Remove the nested folders afterwards with rm (iterative): pytest's own clean-up of old
+    temporary folders recurses and would fail on them in a later run."""
+    yield
+    for name in ("d", "folder"):
+        subprocess.run(["rm", "-rf", str(tmp_path / name)], check=False)
+
+
+def test_folders_1200_deep_import(tmp_path, deep_cleanup):
     _deep(tmp_path, 1200, "d")
     db = tmp_path / "p.db"
     result = coder("import", "d", cwd=tmp_path, db=db)
@@ -497,7 +506,7 @@ def test_folders_1200_deep_import(tmp_path):
     assert "imported 1 transcript(s)" in result.stderr
 
 
-def test_path_too_long_for_the_system(tmp_path):
+def test_path_too_long_for_the_system(tmp_path, deep_cleanup):
     _deep(tmp_path, 1200, "folder")
     db = tmp_path / "p.db"
     result = coder("import", "folder", cwd=tmp_path, db=db)

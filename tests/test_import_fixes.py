@@ -98,8 +98,8 @@ def test_replace_does_not_resplit_a_coded_transcript_but_relabel_does(cli, db_ur
     assert cli("import", f).exit_code == 0
     assert cli("codebook", "load", codes).exit_code == 0
     coded = write(tmp_path / "c.csv", "transcript,segment,code,memo\nt,2,trust,\n")
-    assert cli("codings", "import", coded, "--coder", "alice").exit_code == 0, \
-        cli("codings", "import", coded, "--coder", "alice").output
+    assert cli("codings", "import", "--new-coder", coded, "--coder", "alice").exit_code == 0, \
+        cli("codings", "import", "--new-coder", coded, "--coder", "alice").output
     cli("config", "set", "interviewer_labels", '["Ведущая"]')
     result = cli("import", f, "--replace")
     assert result.exit_code == 1
@@ -126,7 +126,7 @@ def test_remove_refuses_codings_without_force_and_says_what_it_deletes(cli, db_u
     assert cli("import", f, g).exit_code == 0
     cli("codebook", "load", codes)
     coded = write(tmp_path / "c.csv", "transcript,segment,code,memo\nt,2,trust,\n")
-    assert cli("codings", "import", coded, "--coder", "alice").exit_code == 0
+    assert cli("codings", "import", "--new-coder", coded, "--coder", "alice").exit_code == 0
     before = dump_url(db_url)
     result = cli("transcripts", "remove", "t", "--yes")
     assert result.exit_code == 1

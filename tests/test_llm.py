@@ -56,7 +56,7 @@ def sample_db(tmp_path_factory) -> Path:
     run(db, "import", CORPUS, "--meta", CORPUS / "participants.csv")
     run(db, "codebook", "load", CODEBOOK)
     for name in ("alice", "bob", "carol"):
-        run(db, "codings", "import", CODINGS / f"{name}.csv", "--coder", name)
+        run(db, "codings", "import", "--new-coder", CODINGS / f"{name}.csv", "--coder", name)
     return db
 
 

@@ -35,7 +35,7 @@ def make_project(db: str, *coders: str, codings: dict[str, Path] | None = None) 
     ok("codebook", "load", CODEBOOK, "--db", db)
     for name in coders:
         path = (codings or {}).get(name, CODINGS / f"{name}.csv")
-        ok("codings", "import", path, "--coder", name, "--db", db)
+        ok("codings", "import", "--new-coder", path, "--coder", name, "--db", db)
     return db
 
 
@@ -147,7 +147,7 @@ def test_an_unrelated_project_is_refused(tmp_path):
     ok("codebook", "load", CODEBOOK, "--db", other)
     sheet = tmp_path / "xx.csv"
     sheet.write_text("transcript,segment,code\nXX-01,2,power_transfer\n", encoding="utf-8")
-    ok("codings", "import", sheet, "--coder", "alice", "--db", other)
+    ok("codings", "import", "--new-coder", sheet, "--coder", "alice", "--db", other)
     stderr = _refused(db, other)
     assert stderr == (f"error: {other}: no transcript in common with this project — is it the "
                       "right project? Merge only copies of this project's transcripts (coder "
@@ -166,7 +166,7 @@ def test_a_transcript_with_other_text_is_refused(coded, tmp_path):
     other = str(tmp_path / "other.db")
     ok("import", folder, "--meta", folder / "participants.csv", "--db", other)
     ok("codebook", "load", CODEBOOK, "--db", other)
-    ok("codings", "import", CODINGS / "alice.csv", "--coder", "alice", "--db", other)
+    ok("codings", "import", "--new-coder", CODINGS / "alice.csv", "--coder", "alice", "--db", other)
     stderr = _refused(db, other)
     assert stderr.startswith(f"error: {other}: transcript KZ-01 has other text there than here")
 
@@ -179,7 +179,7 @@ def test_an_incompatible_codebook_is_refused(coded, tmp_path):
     key = query(other, "SELECT key FROM code ORDER BY position, id")[0][0]
     sheet = tmp_path / "small.csv"
     sheet.write_text(f"transcript,segment,code\nKZ-01,2,{key}\n", encoding="utf-8")
-    ok("codings", "import", sheet, "--coder", "dora", "--db", other)
+    ok("codings", "import", "--new-coder", sheet, "--coder", "dora", "--db", other)
     stderr = _refused(db, other)
     assert f"error: {other}: its codings use 1 code(s) this project's codebook (version 1) " \
            f"does not have: {key} — load the same codebook on both sides" in stderr
@@ -236,9 +236,9 @@ def test_copying_is_column_driven(coded, tmp_path):
     for path in (other, db):
         engine = create_engine(f"sqlite:///{path}")
         with engine.begin() as conn:
-            conn.execute(text("ALTER TABLE coding ADD COLUMN span_start INTEGER"))
+            conn.execute(text("ALTER TABLE coding ADD COLUMN extra_mark INTEGER"))
             if path == other:
-                conn.execute(text("UPDATE coding SET span_start = id * 7"))
+                conn.execute(text("UPDATE coding SET extra_mark = id * 7"))
         engine.dispose()
 
     from sqlalchemy import Column, Integer
@@ -246,12 +246,12 @@ def test_copying_is_column_driven(coded, tmp_path):
     from coder.db.models import Coding
 
     table = Coding.__table__
-    table.append_column(Column("span_start", Integer))
+    table.append_column(Column("extra_mark", Integer))
     try:
         ok("merge", other, "--db", db)
     finally:
-        table._columns.remove(table.c.span_start)
-    sql = ("SELECT s.transcript_id, s.n, k.code_key, k.span_start FROM coding k JOIN segment s "
+        table._columns.remove(table.c.extra_mark)
+    sql = ("SELECT s.transcript_id, s.n, k.code_key, k.extra_mark FROM coding k JOIN segment s "
            "ON s.id = k.segment_id ORDER BY 1, 2, 3")
     merged = query(db, sql)
     assert merged == query(other, sql)
@@ -293,7 +293,7 @@ def test_split_code_and_merge_round_trip(coded, tmp_path):
     assert "wrote" in result.stderr
     for name in CODERS:
         copy = folder / f"{name}.db"
-        ok("codings", "import", CODINGS / f"{name}.csv", "--coder", name, "--db", copy)
+        ok("codings", "import", "--new-coder", CODINGS / f"{name}.csv", "--coder", name, "--db", copy)
         ok("merge", copy, "--db", master)
     assert agreement(master) == agreement(coded["together"])
 

@@ -59,7 +59,7 @@ def emoji_project(cli, tmp_path) -> Path:
     codings.write_text("transcript,segment,code,memo\nUA-01,2,power_transfer,😤 memo\n"
                        "UA-01,4,power_transfer,\nUA-01,6,csto_efficacy,\n", encoding="utf-8")
     for args in (["import", transcript], ["codebook", "load", CODEBOOK],
-                 ["codings", "import", codings, "--coder", "alice"]):
+                 ["codings", "import", "--new-coder", codings, "--coder", "alice"]):
         result = cli(*args)
         assert result.exit_code == 0, result.output
     return tmp_path

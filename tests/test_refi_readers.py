@@ -114,7 +114,7 @@ def demo(tmp_path_factory) -> tuple[Path, Path]:
     runner = CliRunner()
     for args in (["import", CORPUS, "--meta", CORPUS / "participants.csv"],
                  ["codebook", "load", CODEBOOK],
-                 *[["codings", "import", CODINGS / f"{c}.csv", "--coder", c]
+                 *[["codings", "import", "--new-coder", CODINGS / f"{c}.csv", "--coder", c]
                    for c in ("alice", "bob", "carol")],
                  ["reconcile", "--coders", "alice,bob,carol", "--rule", "majority",
                   "--as", "consensus"],
@@ -187,7 +187,7 @@ def test_pyqdpx_reads_utf16_positions_after_emoji(readers, cli, tmp_path):
     from conftest import CODEBOOK
 
     for args in (["import", transcript], ["codebook", "load", CODEBOOK],
-                 ["codings", "import", codings, "--coder", "alice"]):
+                 ["codings", "import", "--new-coder", codings, "--coder", "alice"]):
         result = cli(*args)
         assert result.exit_code == 0, result.output
     texts = {}

@@ -47,9 +47,9 @@ def test_summary_per_coder_over_all_transcripts(project, tmp_path):
     # alice: KZ-01 whole (segments 2 coded, 4 and 6 reviewed without code), KZ-02 segment 2 only
     alice = sheet(tmp_path, "alice", [["KZ-01", 2, "reforms"], ["KZ-01", 4, ""],
                                       ["KZ-01", 6, ""], ["KZ-02", 2, "reforms"]])
-    assert project("codings", "import", alice, "--coder", "alice", "--partial").exit_code == 0
+    assert project("codings", "import", "--new-coder", alice, "--coder", "alice", "--partial").exit_code == 0
     bob = sheet(tmp_path, "bob", [["KZ-01", 2, ""]])
-    assert project("codings", "import", bob, "--coder", "bob").exit_code == 0  # all of KZ-01
+    assert project("codings", "import", "--new-coder", bob, "--coder", "bob").exit_code == 0  # all of KZ-01
 
     rows, messages = status(project)
     assert rows == [

@@ -148,7 +148,7 @@ def test_only_a_supervisor_reconciles_even_with_sql(team, tmp_path):
     alice, bob, sup = (team["names"][k] for k in ("alice", "bob", "sup"))
     coder_cli(team["alice"], "codings", "import",
               sheet(tmp_path, "a", [["KZ-01", 2, "power_transfer", ""]]))
-    coder_cli(team["bob"], "codings", "import", sheet(tmp_path, "b", [["KZ-01", 2, "reforms", ""]]))
+    coder_cli(team["bob"], "codings", "import", "--new-coder", sheet(tmp_path, "b", [["KZ-01", 2, "reforms", ""]]))
     result = coder_cli(team["alice"], "reconcile", "--coders", f"{alice},{bob}", expect=1)
     assert result.stderr.startswith(f"error: the database refused the change for {alice} (")
     assert query(team["owner"], "SELECT count(*) FROM decision") == [(0,)]

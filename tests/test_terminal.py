@@ -72,7 +72,7 @@ def sample(tmp_path) -> Path:
     run(db, "import", CORPUS, "--meta", CORPUS / "participants.csv")
     run(db, "codebook", "load", CODEBOOK)
     for name in ("alice", "bob"):
-        run(db, "codings", "import", CODINGS / f"{name}.csv", "--coder", name)
+        run(db, "codings", "import", "--new-coder", CODINGS / f"{name}.csv", "--coder", name)
     return db
 
 
@@ -87,7 +87,7 @@ def q(db: Path, sql: str, *params):
 def test_the_line_mode_wraps_at_word_boundaries_and_asks_before_dropping(sample):
     tid, n, text = q(sample, "SELECT transcript_id, n, text FROM segment WHERE role = "
                              "'participant' ORDER BY transcript_id, n LIMIT 1")[0]
-    term = Terminal([CODER, "code", "--coder", "dora", "--plain"], sample, height=50)
+    term = Terminal([CODER, "code", "--coder", "dora", "--plain", "--new-coder"], sample, height=50)
     try:
         screen = term.wait_for("selected: nothing")
         words = " ".join(text.split()[:40])
@@ -116,7 +116,7 @@ def test_the_line_mode_wraps_at_word_boundaries_and_asks_before_dropping(sample)
 
 
 def test_the_full_screen_app_runs_in_a_real_terminal(sample):
-    term = Terminal([CODER, "code", "--coder", "erin"], sample)
+    term = Terminal([CODER, "code", "--coder", "erin", "--new-coder"], sample)
     try:
         term.wait_for("all 0/")
         term.type("3")

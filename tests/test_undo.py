@@ -15,8 +15,8 @@ pytestmark = pytest.mark.usefixtures("backend")
 def coded(cli, db_url):
     for args in (("import", CORPUS, "--meta", CORPUS / "participants.csv"),
                  ("codebook", "load", CODEBOOK),
-                 ("codings", "import", CODINGS / "alice.csv", "--coder", "alice"),
-                 ("codings", "import", CODINGS / "bob.csv", "--coder", "bob")):
+                 ("codings", "import", "--new-coder", CODINGS / "alice.csv", "--coder", "alice"),
+                 ("codings", "import", "--new-coder", CODINGS / "bob.csv", "--coder", "bob")):
         result = cli(*args)
         assert result.exit_code == 0, result.stderr
     return db_url
@@ -130,11 +130,11 @@ def test_import_says_how_many_segments_it_marked_reviewed_no_code(cli, coded, tm
     sheet.write_text("transcript,segment,code\nKZ-01,2,power_transfer\n", encoding="utf-8")
     participant = query(coded, "SELECT count(*) FROM segment WHERE transcript_id = 'KZ-01' "
                                "AND role = 'participant'")[0][0]
-    result = cli("codings", "import", sheet, "--coder", "dora")
+    result = cli("codings", "import", "--new-coder", sheet, "--coder", "dora")
     assert result.exit_code == 0, result.stderr
     assert (f"{participant - 1} participant segment(s) of these transcripts had no row and were "
             "marked 'reviewed, no code' — pass --partial to count only the rows' segments; undo "
             "with `coder codings delete --coder dora --transcript ID`") in result.stderr
-    result = cli("codings", "import", sheet, "--coder", "erin", "--partial")
+    result = cli("codings", "import", "--new-coder", sheet, "--coder", "erin", "--partial")
     assert result.exit_code == 0
     assert "had no row" not in result.stderr

@@ -39,7 +39,7 @@ def coded(cli, tmp_path):
         path = tmp_path / f"{name}.csv"
         with path.open("w", newline="", encoding="utf-8") as f:
             csv.writer(f).writerows([["transcript", "segment", "code", "memo"], *rows])
-        result = cli("codings", "import", path, "--coder", name)
+        result = cli("codings", "import", "--new-coder", path, "--coder", name)
         assert result.exit_code == 0, result.output
     return cli
 
@@ -158,7 +158,7 @@ def test_csv_export_neutralizes_formulas_and_import_restores_them(coded, db_path
         for cell in row:
             assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")), cell
     # the round trip: re-import the export as another coder, memos come back as they were
-    assert coded("codings", "import", out, "--coder", "alice2").exit_code == 0
+    assert coded("codings", "import", "--new-coder", out, "--coder", "alice2").exit_code == 0
     assert query(str(db_path), "SELECT r.memo FROM review r JOIN coder c ON c.id = r.coder_id "
                                "JOIN segment s ON s.id = r.segment_id WHERE c.name = 'alice2' "
                                "ORDER BY s.n") == [(HOSTILE_MEMO,), ("'=quoted already",),
@@ -174,7 +174,7 @@ def test_xlsx_cells_are_strings_never_formulas_and_survive_the_round_trip(coded,
     sheet = zipfile.ZipFile(out).read("xl/worksheets/sheet1.xml").decode("utf-8")
     assert "<f>" not in sheet and "<f " not in sheet
     assert "HYPERLINK" in sheet
-    assert coded("codings", "import", out, "--coder", "alice3").exit_code == 0
+    assert coded("codings", "import", "--new-coder", out, "--coder", "alice3").exit_code == 0
     memos = query(str(db_path), "SELECT r.memo FROM review r JOIN coder c ON c.id = r.coder_id "
                                 "JOIN segment s ON s.id = r.segment_id WHERE c.name = 'alice3' "
                                 "ORDER BY s.n")

@@ -39,9 +39,9 @@ def _listing(names: Sequence[str], limit: int = 12) -> str:
 
 def existing_coders(conn: Connection) -> list[str]:
     """Every coder's name, in order of creation."""
-    from coder.db.models import Coder
+    from coder.db.tables import coder as coder_table
 
-    C = Coder.__table__
+    C = coder_table
     return list(conn.execute(select(C.c.name).order_by(C.c.id)).scalars())
 
 

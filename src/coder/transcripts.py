@@ -107,7 +107,12 @@ def collect_files(paths: Iterable[str | Path], *, exclude: Iterable[Path] = ()) 
             reason = _why_not(suffix)
         collected.skipped.append((entry.path, reason))
     if not collected.files:
-        raise InputError(", ".join(map(str, paths)), "no transcript files found",
+        why = ""
+        if collected.skipped:
+            path, reason = collected.skipped[0]
+            more = len(collected.skipped) - 1
+            why = f" (skipped {path}: {reason}" + (f"; and {more} more" if more else "") + ")"
+        raise InputError(", ".join(map(str, paths)), "no transcript files found" + why,
                          "give .txt, .md, .docx, .vtt, .srt, .json, .csv or .html files or a "
                          "folder holding them")
     return collected

@@ -18,6 +18,7 @@ Settle the consensus for this segment (type, then Enter):
   3   3 7   rapid  toggle codes in the selection, by number or key prefix as in coder code
   =1   =alice      take that coder's codes as the selection
   u                the union of every coder's codes
+  c                clear the selection (then toggle the codes you want)
   -                the consensus applies no code here
   b                back to the previous disputed segment
   s                leave this segment for later
@@ -61,6 +62,8 @@ def make_chooser(options, console):
                 return set()
             if answer == "u":
                 selection = set().union(*view.codes.values())
+            elif answer == "c":
+                selection = set()
             elif answer.startswith("="):
                 who = answer[1:].strip()
                 name = names[int(who) - 1] if who.isdigit() and 1 <= int(who) <= len(names) \
@@ -113,7 +116,7 @@ def _draw(console, view, names, selection, by_key) -> None:
     console.print(Text.assemble(("differs on: ", "bold"), ", ".join(view.differs) or "—"))
     console.print(_selection(selection, by_key))
     console.print("Enter saves · numbers/keys toggle · =N a coder's codes · u union · - none · "
-                  "b back · s later · d KEY · h help · q stop", style="dim")
+                  "c clear · b back · s later · d KEY · h help · q stop", style="dim")
 
 
 def _selection(selection, by_key) -> Text:

@@ -21,7 +21,10 @@ from coder.db.engine import Project, open_project
 from coder.errors import ConflictError, NotFoundError
 
 BATCH = 5000
-_NEVER = {"schema_migration", "autocode_model"}
+# Not handed over: the schema's own bookkeeping, trained models, and each project's own audit
+# trail and team logins (the copy starts its own).
+_NEVER = {"schema_migration", "autocode_model", "audit_log", "audit_context", "team_member",
+          "llm_run", "llm_call"}
 
 
 def blind_copy(project: Project, dest: str, *, coder: str | None) -> dict[str, int]:

@@ -182,10 +182,10 @@ def transcript_languages(conn, default: str | None = None) -> dict[str, str]:
     ``--language``), else the project setting ``language``, else a guess from its text."""
     from sqlalchemy import func, select
 
-    from coder.db.models import Attribute, Transcript
+    from coder.db import tables
     from coder.db.settings import get_setting
 
-    A, T = Attribute.__table__, Transcript.__table__
+    A, T = tables.attribute, tables.transcript
     given = {tid: check_language(value) for tid, value in conn.execute(
         select(A.c.transcript_id, A.c.value).where(A.c.name == "language")) if value}
     fallback = check_language(default) or check_language(get_setting(conn, "language"))
