@@ -131,7 +131,7 @@ def test_a_coder_cannot_change_another_coders_work_even_with_sql(team, tmp_path)
                "VALUES (now(), 'x', 'x', 'x')") == "permission denied for table audit_log"
     # the reader reads, and writes nothing
     assert json.loads(coder_cli(team["reader"], "status", "--format", "json").stdout)
-    result = coder_cli(team["reader"], "codings", "import",
+    result = coder_cli(team["reader"], "codings", "import", "--new-coder",
                        sheet(tmp_path, "r", [["KZ-01", 2, "reforms", ""]]), expect=1)
     assert result.stderr.startswith(
         f"error: the database refused the change for {team['names']['reader']} (permission "

@@ -69,7 +69,7 @@ def test_delete_some_segments_with_yes(cli, coded):
     assert "deleted 2 review(s)" in result.stderr
     assert counts(coded, "alice", "KZ-01")[0] == len(rows) - 2
     # the segments count as unreviewed again: status shows fewer reviewed
-    status = json.loads(cli("status", "--format", "json").stdout)
+    status = json.loads(cli("status", "--by", "transcript", "--format", "json").stdout)
     kz = [r for r in status if r["coder"] == "alice" and r["transcript"] == "KZ-01"][0]
     assert kz["reviewed"] == len(rows) - 2
 

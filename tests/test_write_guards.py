@@ -74,8 +74,8 @@ def test_a_second_session_of_the_same_coder_never_overwrites_unseen_or_merges(co
     from coder.db.engine import open_project
 
     project = open_project(str(db_path))
-    first = CodingSession.open(project, "carol")
-    second = CodingSession.open(project, "carol")
+    first = CodingSession.open(project, "carol", new_coder=True)
+    second = CodingSession.open(project, "carol", new_coder=True)
     assert first.view.turn.n == second.view.turn.n == 2
     first.handle("power_transfer")
     first.handle("")                              # carol:2 = power_transfer

@@ -65,10 +65,14 @@ def read_rows(path: Path, encoding: str | None = None) -> list[CodingRow]:
     table = read_table(path, what="codings file", required=COLUMNS[:3], encoding=encoding,
                        fix="the header must name transcript, segment, code (memo optional)")
     idx = {c: table.header.index(c) for c in COLUMNS if c in table.header}
+    with open(path, "rb") as f:
+        xlsx = f.read(2) == b"PK"
     rows = []
     for number, raw in table.rows:
-        # restore(): undo the formula marks a CSV export puts on text such as "=…"
-        cell = {c: (restore(raw[i].strip()) if i < len(raw) else "") for c, i in idx.items()}
+        # restore(): undo the formula marks a CSV export puts on text such as "=…" (an XLSX
+        # cell is a string cell, never a formula, and is taken as it is)
+        cell = {c: ((raw[i].strip() if xlsx else restore(raw[i].strip())) if i < len(raw)
+                    else "") for c, i in idx.items()}
         if not cell["transcript"]:
             raise InputError(path, "empty transcript", "give the transcript id", line=number)
         rows.append(CodingRow(number, cell["transcript"], _segment(path, cell["segment"], number),
