@@ -29,7 +29,8 @@ def scenario(url: str) -> dict:
     run(url, "codebook", "load", CODEBOOK)
     for name in CODERS:
         run(url, "codings", "import", "--new-coder", CODINGS / f"{name}.csv", "--coder", name)
-    run(url, "code", "--coder", "dave", "--transcript", "KZ-01", input="1\n\n-\n\nq\n")
+    run(url, "code", "--coder", "dave", "--new-coder", "--transcript", "KZ-01",
+        input="1\n\n-\n\nq\n")
     run(url, "reconcile", "--coders", "alice,bob,carol", "--settled-by", "sup")
     out = {
         "agreement": json.loads(run(url, "agreement", "--by", "country", "--bootstrap", "50",
@@ -122,7 +123,7 @@ def test_copy_sqlite_to_postgresql_and_back_is_lossless(tmp_path, pg_url):
     assert original == returned
     assert len(original["coding"]) > 400
     # the copy on the server keeps working: new rows get fresh ids
-    run(pg_url, "code", "--coder", "erin", "--transcript", "KZ-02", input="2\n\nq\n")
+    run(pg_url, "code", "--coder", "erin", "--new-coder", "--transcript", "KZ-02", input="2\n\nq\n")
 
 
 def test_copy_refuses_a_non_empty_destination(tmp_path):
