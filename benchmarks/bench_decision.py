@@ -102,7 +102,7 @@ def time_decisions(project, decisions: int, coder: str = "bench"
                      color_system="truecolor")
     rng = random.Random(7)
     start = time.perf_counter()
-    session = CodingSession.open(project, coder)
+    session = CodingSession.open(project, coder, new_coder=True)
     opened = (time.perf_counter() - start) * 1000
     draw_segment(screen, session)
     latencies, cpu = [], []

@@ -476,3 +476,20 @@ def test_importing_the_package_does_not_load_numpy():
     code = ("import sys, coder.agreement as a; assert 'numpy' not in sys.modules; "
             "a.krippendorff_alpha; assert 'numpy' in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_bootstrap_distribution_gives_the_interval_and_krippendorffs_q():
+    rng = np.random.default_rng(3)
+    truth = rng.integers(0, 2, size=60).astype(float)
+    data = np.stack([truth, np.where(rng.random(60) < 0.15, 1 - truth, truth),
+                     np.where(rng.random(60) < 0.15, 1 - truth, truth)], axis=1)
+    alphas = stats.krippendorff_alpha_bootstrap(data, n_boot=500, seed=7)
+    assert alphas.shape == (500,)
+    low, high = stats.krippendorff_alpha_ci(data, n_boot=500, seed=7)
+    assert (low, high) == tuple(np.quantile(alphas, [0.025, 0.975]))
+    q = stats.alpha_below(alphas, 0.667)
+    assert q == pytest.approx(np.mean(alphas < 0.667))
+    assert stats.alpha_below(alphas, -1.0) == 0.0 and stats.alpha_below(alphas, 1.01) == 1.0
+    # undefined alpha (one category): an empty distribution, q undefined
+    assert stats.krippendorff_alpha_bootstrap([[1, 1], [1, 1]], n_boot=10).size == 0
+    assert math.isnan(stats.alpha_below(np.zeros(0), 0.8))

@@ -412,8 +412,11 @@ def test_new_coder_needs_new_coder_flag(study, tmp_path):
     from coder.cli import app
     from conftest import query
 
+    import sqlite3
+
     db = tmp_path / "copy.db"  # a copy: the new coder must not join the other tests' reports
-    shutil.copy(study.db, db)
+    with sqlite3.connect(study.db) as source, sqlite3.connect(db) as target:
+        source.backup(target)  # with the write-ahead log, unlike a file copy
 
     def study(*args, input=None):
         return CliRunner().invoke(app, [str(a) for a in args], input=input,

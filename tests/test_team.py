@@ -29,7 +29,8 @@ def scenario(url: str) -> dict:
     run(url, "codebook", "load", CODEBOOK)
     for name in CODERS:
         run(url, "codings", "import", "--new-coder", CODINGS / f"{name}.csv", "--coder", name)
-    run(url, "code", "--coder", "dave", "--new-coder", "--transcript", "KZ-01", input="1\n\n-\n\nq\n")
+    run(url, "code", "--coder", "dave", "--new-coder", "--transcript", "KZ-01",
+        input="1\n\n-\n\nq\n")
     run(url, "reconcile", "--coders", "alice,bob,carol", "--settled-by", "sup")
     out = {
         "agreement": json.loads(run(url, "agreement", "--by", "country", "--bootstrap", "50",

@@ -220,3 +220,31 @@ def failing_groups(report: dict, min_alpha: float) -> list[tuple[str, str, float
     return [(name, k, s["krippendorff_alpha"])
             for name, g in report.get("groups", {}).items() for k, s in g[level].items()
             if s["krippendorff_alpha"] is not None and s["krippendorff_alpha"] < min_alpha]
+
+
+def gate_failures(report: dict, min_alpha: float) -> list[str]:
+    """``key (alpha)`` and ``key in BY = GROUP (alpha)`` for every alpha below ``min_alpha``."""
+    level = report["level"]
+    failing = [f"{k} ({report[level][k]['krippendorff_alpha']:.3f})"
+               for k in failing_keys(report, min_alpha)]
+    return failing + [f"{k} in {report['by']} = {name} ({a:.3f})"
+                      for name, k, a in failing_groups(report, min_alpha)]
+
+
+def report_warnings(report: dict) -> list[str]:
+    """What a reader must not miss: undefined alphas (overall and per group), small groups."""
+    level = report["level"]
+    out = []
+    undefined = [k for k, s in report[level].items() if s["krippendorff_alpha"] is None]
+    if undefined:
+        out.append(f"alpha undefined (n/a) for {', '.join(undefined)}: "
+                   + report[level][undefined[0]]["reason"])
+    for name, g in report.get("groups", {}).items():
+        missing = [k for k, s in g[level].items() if s["krippendorff_alpha"] is None]
+        if missing:
+            out.append(f"{report['by']} = {name}: alpha undefined (n/a) for "
+                       f"{', '.join(missing)}: " + g[level][missing[0]]["reason"])
+        if g.get("small"):
+            out.append(f"{report['by']} = {name} is a small group ({g['units']} units): its "
+                       "statistics can swing with one decision")
+    return out

@@ -61,7 +61,7 @@ def agreement(
     provenance; --format html (and --report) is the whole reliability appendix.
     """
     from coder.agreement.render import render_agreement
-    from coder.agreement.report import agreement_report, failing_groups, failing_keys
+    from coder.agreement.report import agreement_report, gate_failures, report_warnings
     from coder.cli.common import open_project
     from coder.errors import GateFailed
 
@@ -79,29 +79,20 @@ def agreement(
         labels = code_labels(conn)
         if report_file is not None or format.value == "html":
             document = build_appendix(conn, report, sampling=sampling)
-    render_agreement(report, format.value, output, labels=labels, document=document)
-    if report_file is not None:
-        from coder.reports.reliability_render import write_report
+    appendix = None
+    if report_file is not None:  # rendered before anything is written
+        from coder.reports.reliability_render import report_bytes
 
-        write_report(document, report_file)
-    level = report["level"]
-    undefined = [k for k, s in report[level].items() if s["krippendorff_alpha"] is None]
-    if undefined:
-        warn(f"alpha undefined (n/a) for {', '.join(undefined)}: "
-             + report[level][undefined[0]]["reason"])
-    for name, g in report.get("groups", {}).items():
-        missing = [k for k, s in g[level].items() if s["krippendorff_alpha"] is None]
-        if missing:
-            warn(f"{by} = {name}: alpha undefined (n/a) for {', '.join(missing)}: "
-                 + g[level][missing[0]]["reason"])
-        if g.get("small"):
-            warn(f"{by} = {name} is a small group ({g['units']} units): its statistics can "
-                 "swing with one decision")
+        appendix = report_bytes(document, report_file)
+    render_agreement(report, format.value, output, labels=labels, document=document)
+    if appendix is not None:
+        from coder.output import write_bytes
+
+        write_bytes(appendix, report_file)
+    for text in report_warnings(report):
+        warn(text)
     if min_alpha is not None:
-        failing = [f"{k} ({report[level][k]['krippendorff_alpha']:.3f})"
-                   for k in failing_keys(report, min_alpha)]
-        failing += [f"{k} in {by} = {name} ({a:.3f})"
-                    for name, k, a in failing_groups(report, min_alpha)]
+        failing = gate_failures(report, min_alpha)
         if failing:
             raise GateFailed(f"alpha below {min_alpha} for " + ", ".join(failing))
         message(f"gate passed: every defined alpha >= {min_alpha}"

@@ -160,6 +160,22 @@ def code_labels(conn) -> dict[str, str]:
     return dict(conn.execute(select(C.c.key, C.c.label).where(C.c.codebook_id == cb)).all())
 
 
+def level_labels(labels: dict[str, str], keys: list[str], level: str) -> dict[str, str]:
+    """Labels as the table shows them: at code level a theme's own row counts only the bare
+    theme, so it says so, and a sub-code names its theme."""
+    if level == "themes":
+        return labels
+    out = {}
+    for key in keys:
+        label = labels.get(key, key)
+        if "." not in key:
+            out[key] = f"{label} (theme itself)"
+        else:
+            parent = key.rsplit(".", 1)[0]
+            out[key] = f"{labels.get(parent, parent)}: {label}"
+    return out
+
+
 def _project_counts(conn, coders: list[str]) -> tuple[int, int, dict[str, int]]:
     """(transcripts, participant segments, participant segments each coder reviewed)."""
     from coder.db.models import Coder, Review, Segment, Transcript
@@ -216,7 +232,7 @@ def build_appendix(conn, report: dict, *, sampling: str | None = None) -> Append
 
     level = report["level"]
     word = "theme" if level == "themes" else "code"
-    labels = code_labels(conn)
+    labels = level_labels(code_labels(conn), list(report[level]), level)
     coders = report["coders"]
     minimum = report.get("minimum_alpha") if report.get("minimum_declared") else None
     transcripts, segments, reviewed = _project_counts(conn, coders)
@@ -320,7 +336,7 @@ def _rare(s: dict) -> bool:
     """A rare (or near-universal) key whose agreement is high but alpha is not."""
     prev, pa, alpha = s.get("prevalence"), s["percent_agreement"], s["krippendorff_alpha"]
     return (prev is not None and (prev < RARE or prev > 1 - RARE) and pa is not None
-            and pa >= 0.85 and alpha is not None and alpha < RELIABLE)
+            and pa >= 0.85 and alpha is not None and alpha < TENTATIVE)
 
 
 def _rare_note(label: str, s: dict) -> str:

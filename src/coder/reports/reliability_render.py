@@ -76,15 +76,19 @@ def report_format(path: Path) -> str:
     return fmt
 
 
+def report_bytes(doc: Appendix, path: Path) -> bytes:
+    """The appendix in the format the suffix of ``path`` names, as bytes to write."""
+    fmt = report_format(path)
+    if fmt == "docx":
+        return to_docx(doc)
+    return {"html": to_html, "md": to_markdown, "latex": to_latex}[fmt](doc).encode("utf-8")
+
+
 def write_report(doc: Appendix, path: Path) -> None:
     """Write the appendix to ``path`` in the format its suffix names (atomically)."""
     from coder.output import write_bytes
 
-    fmt = report_format(path)
-    if fmt == "docx":
-        return write_bytes(to_docx(doc), Path(path))
-    text = {"html": to_html, "md": to_markdown, "latex": to_latex}[fmt](doc)
-    write_bytes(text.encode("utf-8"), Path(path))
+    write_bytes(report_bytes(doc, path), Path(path))
 
 
 def _shade(cell, fill: str) -> None:
