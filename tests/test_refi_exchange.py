@@ -229,7 +229,7 @@ def test_reimport_onto_existing_turns_maps_exactly_or_refuses(cli, db_path, tmp_
     assert "mapped: doc onto its 2 existing segments (1 selections)" in result.output
     before = dump_db(db_path)
     partial = build(tmp_path / "partial.qdpx", "QualCoder 4.0", text, [part])
-    result = cli("import", partial)
+    result = cli("import", partial, "--coder-map", "Ann=Ann")  # the same person
     assert result.exit_code == 1
     assert (f"error: {partial}: 1 selection(s) in 'doc' cover only part of a segment of the "
             "transcript already in the project") in result.output

@@ -301,7 +301,11 @@ def test_every_format_carries_provenance(study, tmp_path):
     report = json.loads(study("agreement", "--format", "json").stdout)
     digest = report["provenance"]["project_hash"]
     line = f"project: sha256 {digest}"
-    assert f"# {line}" in study("agreement", "--format", "csv").stdout
+    # CSV is data only (it reads as it is in pandas and spreadsheets); its provenance goes to
+    # the sidecar FILE.provenance.json
+    study("agreement", "--format", "csv", "-o", tmp_path / "agreement.csv")
+    sidecar = json.loads((tmp_path / "agreement.csv.provenance.json").read_text("utf-8"))
+    assert line in sidecar["provenance"]
     assert f"<!-- {line} -->" in study("agreement", "--format", "md").stdout
     assert f"% {line}" in study("agreement", "--format", "latex").stdout
     table = study("agreement")

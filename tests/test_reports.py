@@ -348,9 +348,9 @@ def test_partly_coded_projects_are_said(cli, tmp_path):
 def test_bad_plot_suffix_writes_nothing(cli, tmp_path):
     build_small(cli, tmp_path)
     out = tmp_path / "t.csv"
-    result = cli("report", "themes", "--format", "csv", "-o", out, "--plot", tmp_path / "x.pdf")
+    result = cli("report", "themes", "--format", "csv", "-o", out, "--plot", tmp_path / "x.gif")
     assert result.exit_code == 1
-    assert "a figure must be .png or .svg" in result.stderr
+    assert "a figure must be .pdf, .png or .svg" in result.stderr
     assert not out.exists()
 
 
@@ -685,7 +685,7 @@ def test_figures_png_and_svg(small, tmp_path, kind, args):
     small(*args, "--plot", svg)
     image = mpimg.imread(png)
     height, width = image.shape[:2]
-    assert width >= 400 and height >= 300
+    assert width >= 400 and height >= 250  # a journal-column heatmap of a small corpus
     assert image[..., :3].std() > 0.05  # not a blank canvas
     meta = Image.open(png).text
     assert "project: sha256 " in meta["Description"]
