@@ -29,6 +29,7 @@ Settle the consensus for this segment (type, then Enter):
 
 def make_chooser(options, console):
     """A ``choose(view, proposal, keys)`` for :func:`coder.coding.consensus.reconcile`."""
+    from coder.cli.code import draw_code
     from coder.coding.consensus import BACK, StopReconcile
     from coder.coding.session import resolve_code
 
@@ -79,7 +80,7 @@ def make_chooser(options, console):
                 except LookupError as exc:
                     console.print(str(exc), style="yellow", markup=False, highlight=False)
                     continue
-                _describe(console, option)
+                draw_code(console, option)  # as `coder code` shows it
                 continue
             else:
                 try:
@@ -123,17 +124,6 @@ def _selection(selection, by_key) -> Text:
     listed = ", ".join(f"{by_key[k].number if k in by_key else '?'} {k}"
                        for k in sorted(selection)) or "no code"
     return Text.assemble(("consensus: ", "bold"), listed)
-
-
-def _describe(console, option) -> None:
-    console.print(Text.assemble((f"{option.number} {option.key}", "bold"),
-                                f" — {option.label}"))
-    if option.definition:
-        console.print(option.definition, markup=False, highlight=False)
-    for title, items in (("include", option.include), ("exclude", option.exclude),
-                         ("example", option.examples)):
-        for item in items:
-            console.print(f"  {title}: {item}", markup=False, highlight=False)
 
 
 def summary(report) -> str:
