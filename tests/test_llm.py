@@ -345,7 +345,10 @@ def test_an_interrupted_run_keeps_what_is_done_and_the_rerun_replays_it(sample):
         sent = len(server.requests)
         report = run_llm(proj, settings)
         proj.close()
-    assert report.replayed >= 3 and report.requests == len(server.requests) - sent
+    # every committed segment is replayed; the request in flight at the interrupt may reach
+    # the server after ``sent`` was read, so the server can count one more than the re-run
+    assert report.replayed == kept
+    assert len(server.requests) - sent - report.requests in (0, 1)
     assert report.replayed + report.answered == report.segments
 
 
