@@ -57,3 +57,22 @@ def test_read_commands_import_neither_sqlmodel_nor_pydantic(args, tmp_path):
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert "LOADED []" in done.stdout, done.stdout + done.stderr
     assert "EXIT 2" not in done.stdout, done.stderr  # the command ran (an empty project: exit 1)
+
+
+def test_import_of_several_paths_loads_no_pydantic(tmp_path):
+    """`coder import A B` (a variadic list of paths) is converted without pydantic, to a list of
+    Paths, as typer's own conversion gives it; a missing path is still the command's error."""
+    for name, who in (("KZ-01.txt", "KZ-01"), ("RU-01.txt", "RU-01")):
+        (tmp_path / name).write_text(f"Interviewer: Why?\n\n{who}: Because.\n", encoding="utf-8")
+    db = tmp_path / "p.db"
+    code = ("import sys\n"
+            f"sys.argv = ['coder', 'import', {str(tmp_path / 'KZ-01.txt')!r}, "
+            f"{str(tmp_path / 'RU-01.txt')!r}, '--db', {str(db)!r}]\n"
+            "from coder.cli import main\n"
+            "try:\n    main()\nexcept SystemExit as exc:\n    print('EXIT', exc.code)\n"
+            "print('LOADED', [m for m in ('sqlmodel', 'pydantic') if m in sys.modules])")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert "LOADED []" in done.stdout, done.stdout + done.stderr
+    assert "imported 2 transcript(s)" in done.stderr, done.stderr
+    missing = CliRunner().invoke(app, ["import", str(tmp_path / "nowhere.txt"), "--db", str(db)])
+    assert missing.exit_code == 1 and "nowhere.txt" in missing.output

@@ -49,9 +49,12 @@ def install() -> bool:
     class FastParam(base):  # type: ignore[misc, valid-type]
         kind: str = "str"
         leaf: Any = None
+        item: Any = None  # for kind "list": the FastParam of one element
 
         def _coerce_value(self, value, param, ctx):
             info = self.parameter_info
+            if self.kind == "list":  # a repeated option or a variadic argument: a tuple
+                return [self.item._coerce_value(v, param, ctx) for v in value]
             try:
                 if self.kind == "str":
                     if isinstance(value, bytes):
@@ -76,11 +79,17 @@ def install() -> bool:
                 raise BadParameter(f"Value error, {exc}" if self.kind == "choice" else str(exc),
                                    ctx=ctx, param=param) from None
 
-    def fast_build(descriptor):
-        info = descriptor.parameter_info
-        leaf = _plain(descriptor.annotation)
-        args = {"annotation": descriptor.annotation, "parameter_info": info, "leaf": leaf}
-        if descriptor.file_annotation is None and getattr(info, "parser", None) is None:
+    def simple(annotation, info):
+        """A FastParam for ``annotation`` when it is one of the simple kinds, else None."""
+        leaf = _plain(annotation)
+        args = {"annotation": annotation, "parameter_info": info, "leaf": leaf}
+        if getattr(info, "parser", None) is None:
+            if typing.get_origin(leaf) is list:
+                inner = typing.get_args(leaf)
+                item = simple(inner[0], info) if len(inner) == 1 else None
+                if item is not None and item.kind != "list":
+                    return FastParam(**args, kind="list", item=item)
+                return None
             if leaf is str:
                 return FastParam(**args, kind="str")
             if leaf is bool:
@@ -92,7 +101,13 @@ def install() -> bool:
             if isinstance(leaf, type) and issubclass(leaf, Path) \
                     and routes_to_path(leaf, info):
                 return FastParam(**args, kind="path")
-        return original(descriptor)
+        return None
+
+    def fast_build(descriptor):
+        fast = None
+        if descriptor.file_annotation is None:
+            fast = simple(descriptor.annotation, descriptor.parameter_info)
+        return fast if fast is not None else original(descriptor)
 
     fast_build._coder_fast = True  # type: ignore[attr-defined]
     core.build_runtime_param = fast_build
