@@ -29,6 +29,9 @@ class InputError(CoderError):
         self.line = line
         super().__init__(self.render())
 
+    def __reduce__(self):  # picklable (from a worker process) with all four fields
+        return self.__class__, (self.path, self.problem, self.fix, self.line)
+
     def render(self) -> str:
         from coder.safeio import printable  # a file name with a newline stays on one line
 

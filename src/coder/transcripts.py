@@ -95,12 +95,18 @@ def collect_files(paths: Iterable[str | Path], *, exclude: Iterable[Path] = ()) 
     paths = [Path(p) for p in paths]
     excluded = {Path(p).resolve() for p in exclude}
     named = {p.resolve() for p in paths if p.is_file()}
+
+    names = {r.name for r in excluded | named}
+
+    def among(path: Path, resolved: set[Path]) -> bool:  # resolve() only where it can match
+        return path.name in names and path.resolve() in resolved
+
     found, left_out = find_files(paths, SUFFIXES)
-    collected = Collected([f for f in found if f.resolve() not in excluded])
-    collected.from_folder = {f for f in collected.files if f.resolve() not in named}
+    collected = Collected([f for f in found if not among(f, excluded)])
+    collected.from_folder = {f for f in collected.files if not among(f, named)}
     for entry in left_out:
         suffix = entry.path.suffix.lower()
-        if entry.path.resolve() in excluded or suffix in QUIET_SUFFIXES:
+        if among(entry.path, excluded) or suffix in QUIET_SUFFIXES:
             continue
         reason = entry.reason
         if suffix in (".doc", ".rtf", ".odt", ".pages", ".pdf"):
@@ -225,6 +231,7 @@ def parse_transcripts(paths: Iterable[str | Path] | Collected, *, meta: Path | N
     """
     from coder.importers import parse_file
     from coder.importers.base import NotATranscript
+    from coder.parallel import ordered_map
 
     collected = paths if isinstance(paths, Collected) else \
         collect_files(paths, exclude=[meta] if meta else [])
@@ -237,23 +244,42 @@ def parse_transcripts(paths: Iterable[str | Path] | Collected, *, meta: Path | N
         from coder.anonymize import ImportGate
 
         gate = ImportGate(identifiers, files=files, meta=meta, encoding=encoding, ner=ner)
+    interviewer_labels = tuple(interviewer_labels)
+
+    def parse_one(path: Path):
+        """(parsed turns if the gate flags them, else None; prepared; warnings) or the
+        InputError: what a worker process does for one file (coder.parallel). The gate's
+        findings are made here in the parent, in order, so that pseudonyms number alike."""
+        try:
+            parsed = parse_file(path, encoding=encoding)
+            warnings: list[str] = []
+            item = prepare(parsed, report.meta_rows, interviewer, warnings, speakers=speakers,
+                           interviewer_labels=interviewer_labels)
+        except InputError as exc:
+            return exc
+        # The parsed turns go back to the parent only when the gate must look again (most
+        # files: only the prepared segments, which cost a third as much to send).
+        flagged = gate is not None and gate.prescan(parsed)
+        return (parsed if flagged else None), item, warnings
+
     # The cyclic garbage collector would walk every turn and segment parsed so far again and
     # again while they pile up (a tenth of a large import); parsing makes no cycles.
     enabled = gc.isenabled()
     gc.disable()
     try:
-        for path in files:
-            try:
-                parsed = parse_file(path, encoding=encoding)
-            except NotATranscript as exc:
-                if path not in collected.from_folder:
-                    raise
-                report.skipped.append((path, exc.problem))
-                continue
-            item = prepare(parsed, report.meta_rows, interviewer, report.warnings,
-                           speakers=speakers, interviewer_labels=interviewer_labels)
+        # Named-entity models are large and slow to load: one process keeps one copy.
+        for path, result in zip(files, ordered_map(parse_one, files, jobs=1 if ner else None)):
+            if isinstance(result, InputError):
+                if isinstance(result, NotATranscript) and path in collected.from_folder:
+                    report.skipped.append((path, result.problem))
+                    continue
+                raise result
+            flagged, item, warnings = result
+            report.warnings.extend(warnings)
             if gate is not None:
-                gate.check(parsed, item.id)
+                gate.check_name(path, item.id)
+                if flagged is not None:
+                    gate.check_found(flagged)
             if item.id in seen:
                 raise InputError(path, f"duplicate transcript id {item.id!r} (also {seen[item.id]})",
                                  "rename one file or give it an `id` in its front matter")

@@ -76,19 +76,31 @@ class ImportGate:
                                        pseudonyms=self.pseudonyms, label=str(meta),
                                        encoding=encoding)
 
-    def check(self, parsed, transcript_id: str | None = None) -> None:
-        """Scan one :class:`~coder.importers.base.ParsedTranscript`; remember what is found."""
-        source = str(parsed.path)
-        self.findings += scan_name(transcript_id or parsed.path.stem, source=source,
-                                   identifiers=self.identifiers, pseudonyms=self.pseudonyms)
+    def prescan(self, parsed) -> bool:
+        """Whether the turns, labels or front matter of ``parsed`` hold anything at all (the
+        fast pass of :meth:`check`; it keeps no state, so worker processes can run it)."""
         # Each speaker label once (a label repeats on every turn, and its digits — KZ-0001 —
         # are what the number rules look at): the same findings as the joined "label: text"
         # lines, since ": " ends every match that could start in a label.
         labels = dict.fromkeys(t.speaker for t in parsed.turns)
         text = "\n".join([f"{label}:" for label in labels] + [t.text for t in parsed.turns]
                          + [str(v) for v in parsed.meta.values()])
-        if not scan_text(text, identifiers=self.identifiers, ner=self.ner):
-            return
+        return bool(scan_text(text, identifiers=self.identifiers, ner=self.ner))
+
+    def check(self, parsed, transcript_id: str | None = None) -> None:
+        """Scan one :class:`~coder.importers.base.ParsedTranscript`; remember what is found."""
+        self.check_name(parsed.path, transcript_id)
+        if self.prescan(parsed):
+            self.check_found(parsed)
+
+    def check_name(self, path: Path, transcript_id: str | None = None) -> None:
+        """The transcript's id (the file stem, unless front matter gives one)."""
+        self.findings += scan_name(transcript_id or Path(path).stem, source=str(path),
+                                   identifiers=self.identifiers, pseudonyms=self.pseudonyms)
+
+    def check_found(self, parsed) -> None:
+        """The findings, with the file's own lines, of a transcript :meth:`prescan` flagged."""
+        source = str(parsed.path)
         exact = [f for f in scan_file(parsed.path, identifiers=self.identifiers,
                                       encoding=self.encoding, pseudonyms=self.pseudonyms,
                                       ner=self.ner)

@@ -127,12 +127,25 @@ class _progress:
     def __enter__(self):
         if self.total < 5 or not err.is_terminal:
             return lambda _path: None
+        import time
+
         from rich.progress import Progress
 
-        self.bar = Progress(console=err, transient=True)
-        self.bar.start()
-        task = self.bar.add_task("parsing", total=self.total)
-        return lambda _path: self.bar.advance(task)
+        # Refreshed here rather than by rich's thread: with no other thread alive, parsing
+        # can fork worker processes safely (coder.parallel).
+        self.bar = bar = Progress(console=err, transient=True, auto_refresh=False)
+        bar.start()
+        task = bar.add_task("parsing", total=self.total)
+        shown = [0.0]
+
+        def advance(_path) -> None:
+            bar.advance(task)
+            now = time.monotonic()
+            if now - shown[0] >= 0.1:
+                shown[0] = now
+                bar.refresh()
+
+        return advance
 
     def __exit__(self, *exc):
         if self.bar is not None:

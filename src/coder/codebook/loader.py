@@ -41,6 +41,9 @@ class CodebookInvalid(InputError):
         first = errors[0]
         super().__init__(first.path, first.problem, first.fix, line=first.line)
 
+    def __reduce__(self):
+        return self.__class__, (self.errors,)
+
     def render(self) -> str:
         return "\nerror: ".join(e.render() for e in self.errors)
 

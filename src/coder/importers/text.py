@@ -44,13 +44,13 @@ _LABEL = re.compile(
     r"""^\s*(?P<b1>\*\*|__)   # the bold marker is required here: (?P=b1) below needs it
         (?P<label>[^\W\d_][\w .'’()\#&/-]{0,39}?)\s*
         (?:(?P=b1)\s*:|:\s*(?P=b1))      # **Label**: or **Label:**
-        (?=\s|$)(?P<rest>.*)$
-     |^\s*\[(?P<label3>[^\W\d][\w .'’()\#&/-]{0,39}?)\]:(?=\s|$)(?P<rest3>.*)$   # [SPEAKER_00]:
+        (?=\s|$)
+     |^\s*\[(?P<label3>[^\W\d][\w .'’()\#&/-]{0,39}?)\]:(?=\s|$)   # [SPEAKER_00]:
      |^\s*(?P<label2>[^\W\d_][\w .'’()\#&/-]{0,39}?
          (?:\s+[(\[](?:\d{1,3}:)?\d{1,2}:\d{2}(?:[.,]\d{1,3})?[)\]])?)   # Rev: "Name (00:03:18):"
-        \s*:(?=\s|$)(?P<rest2>.*)$""",
+        \s*:(?=\s|$)""",
     re.VERBOSE,
-)
+)  # the text after the label: line[match.end():], checked for newlines in _split
 
 # h:mm:ss, m:ss, mm:ss.ss, with an optional fraction (comma or dot).
 TIME = r"(?:\d{1,3}:)?\d{1,2}:\d{2}(?:[.,]\d{1,3})?"
@@ -133,12 +133,11 @@ def _split(line: str) -> tuple[str, str, float | None] | None:
     match = _LABEL.match(line)
     if not match:
         return None
-    raw, rest = match.group("label", "rest")
-    if not raw:
-        raw, rest = match.group("label2", "rest2")
-    if not raw:
-        raw, rest = match.group("label3", "rest3")
-    raw = raw or ""
+    raw = match.group("label") or match.group("label2") or match.group("label3") or ""
+    rest = line[match.end():]
+    newline = rest.find("\n")
+    if newline != -1 and newline != len(rest) - 1:
+        return None  # a label rules a single line only (a cue of several lines: none)
     start = None
     if raw.endswith((")", "]")):
         timed = _TIME_IN_LABEL.match(raw.strip())
@@ -147,7 +146,7 @@ def _split(line: str) -> tuple[str, str, float | None] | None:
     label = _speaker(raw)
     if label is None:
         return None
-    return label, (rest or "").strip(), start
+    return label, rest.strip(), start
 
 
 def split_head(line: str) -> Head | None:

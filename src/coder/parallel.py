@@ -1,0 +1,114 @@
+"""Ordered work on several cores, for the bulk steps of a command (parsing 1,000 transcripts).
+
+:func:`ordered_map` applies a function to every item and yields the results **in the items'
+order**, as a plain loop would, while worker processes run ahead. It is a loop when parallel
+work would not pay or is not safe, and the caller cannot tell the two apart except by the
+time taken:
+
+- one core, few items (:data:`MIN_ITEMS`), or ``jobs=1`` (the environment variable
+  ``CODER_JOBS`` sets the default: ``CODER_JOBS=1`` turns it off everywhere);
+- a platform without ``fork`` (the workers inherit the function's context; nothing is pickled
+  on the way in), or another thread alive in this process (forking then can copy a lock held
+  by that thread into the child);
+- a worker that dies (out of memory, killed): the items it had are done again here.
+
+The function must return picklable values; it should turn the errors the user must see into
+values (the caller re-raises them in order), since an exception in a worker is re-raised here
+with a traceback of the worker. Workers ignore Ctrl-C: the parent stops handing out work and
+raises :class:`KeyboardInterrupt` once the chunks being worked on are done (a few files).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Sequence
+from typing import TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+MIN_ITEMS = 64      # below this, starting workers costs more than it saves
+CHUNK = 8           # items per task: few enough that the first results arrive at once
+MAX_JOBS = 4        # beyond this, the parent's own share of the work (the insert) dominates
+
+_FUNCTION: Callable | None = None  # what the forked workers run (inherited, not pickled)
+
+
+def cpus() -> int:
+    """The cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # pragma: no cover - macOS, Windows
+        return os.cpu_count() or 1
+
+
+def jobs_for(count: int, jobs: int | None = None) -> int:
+    """How many worker processes :func:`ordered_map` uses for ``count`` items (1: none)."""
+    import multiprocessing
+    import threading
+
+    if jobs is None:
+        value = os.environ.get("CODER_JOBS", "").strip()
+        jobs = int(value) if value.isdigit() and int(value) > 0 else min(cpus(), MAX_JOBS)
+    if jobs <= 1 or count < MIN_ITEMS:
+        return 1
+    if "fork" not in multiprocessing.get_all_start_methods() or threading.active_count() > 1:
+        return 1
+    return min(jobs, max(1, count // CHUNK))
+
+
+def ordered_map(function: Callable[[T], R], items: Sequence[T], *,
+                jobs: int | None = None) -> Iterator[R]:
+    """``function(item)`` for every item, in order; on worker processes when it pays."""
+    workers = jobs_for(len(items), jobs)
+    if workers <= 1:
+        for item in items:
+            yield function(item)
+        return
+    yield from _parallel(function, items, workers)
+
+
+def _parallel(function: Callable[[T], R], items: Sequence[T], workers: int) -> Iterator[R]:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    global _FUNCTION
+    chunks = [list(items[i:i + CHUNK]) for i in range(0, len(items), CHUNK)]
+    _FUNCTION = function
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
+                               initializer=_ignore_interrupts)
+    done = 0
+    try:
+        futures = [pool.submit(_run_chunk, chunk) for chunk in chunks]
+        for done, future in enumerate(futures):
+            try:
+                results = future.result()
+            except BrokenProcessPool:  # a worker died: the rest is done here
+                break
+            yield from results
+        else:
+            return
+        for chunk in chunks[done:]:
+            for item in chunk:
+                yield function(item)
+    finally:
+        # An error the caller raises, Ctrl-C, or the end: hand out no more work, wait for the
+        # chunks being worked on (a worker is never left behind).
+        pool.shutdown(wait=True, cancel_futures=True)
+        _FUNCTION = None
+
+
+def _run_chunk(chunk: list) -> list:
+    function = _FUNCTION
+    assert function is not None, "ordered_map's worker started without its function"
+    return [function(item) for item in chunk]
+
+
+def _ignore_interrupts() -> None:
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+__all__ = ["cpus", "jobs_for", "ordered_map"]

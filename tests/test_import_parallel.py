@@ -1,0 +1,164 @@
+"""Parsing on several cores (coder.parallel): the same project, the same errors, the same
+personal-data findings as parsing in one process, in the same order; a dead worker loses
+nothing."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+
+import pytest
+
+from coder import parallel
+from coder.anonymize import PiiFound
+from coder.db.engine import open_project
+from coder.errors import InputError
+from coder.transcripts import import_transcripts, parse_transcripts
+
+needs_cores = pytest.mark.skipif(parallel.cpus() < 2 or "fork" not in __import__(
+    "multiprocessing").get_all_start_methods(), reason="parsing in parallel needs 2 cores and fork")
+
+COUNTRIES = ("KZ", "RU", "AM", "BY", "KG", "TJ")
+
+
+def corpus(folder, n=90):
+    """``n`` small speaker-labelled transcripts and their participants file."""
+    folder.mkdir()
+    rows = ["transcript,country"]
+    for i in range(n):
+        tid = f"{COUNTRIES[i % 6]}-{i:02d}"
+        turns = []
+        for t in range(6):
+            turns.append(f"Interviewer: Question {t} about the January events, part {i}?")
+            turns.append(f"{tid}: Answer {t}: the alliance acted within days.\n"
+                         f"A second line of answer {t}.")
+        (folder / f"{tid}.txt").write_text("\n\n".join(turns) + "\n", encoding="utf-8")
+        rows.append(f"{tid},{COUNTRIES[i % 6]}")
+    meta = folder.parent / "participants.csv"
+    meta.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return meta
+
+
+def dump(db) -> dict:
+    con = sqlite3.connect(db)
+    try:
+        return {table: con.execute(f"SELECT {cols} FROM {table} ORDER BY {order}").fetchall()
+                for table, cols, order in (
+                    ("transcript", "id, participant_id, source, format, sha256, interviewer, "
+                     "text", "id"),
+                    ("segment", "transcript_id, n, speaker, role, start, \"end\", text, "
+                     "char_start, char_end", "transcript_id, n"),
+                    ("attribute", "transcript_id, name, value", "transcript_id, name"))}
+    finally:
+        con.close()
+
+
+def import_with(jobs, monkeypatch, tmp_path, folder, meta, name):
+    monkeypatch.setenv("CODER_JOBS", str(jobs))
+    db = tmp_path / f"{name}.db"
+    project = open_project(str(db), create=True)
+    try:
+        report = import_transcripts(project, [folder], meta=meta)
+    finally:
+        project.close()
+    return db, report
+
+
+@needs_cores
+def test_the_workers_run_in_other_processes_and_keep_the_order():
+    items = list(range(200))
+    results = list(parallel.ordered_map(lambda i: (i * i, os.getpid()), items, jobs=2))
+    assert [r[0] for r in results] == [i * i for i in items]
+    assert {r[1] for r in results} - {os.getpid()}, "no worker process did any of the work"
+
+
+def test_few_items_or_one_job_or_a_live_thread_mean_one_process():
+    assert parallel.jobs_for(parallel.MIN_ITEMS - 1, 4) == 1
+    assert parallel.jobs_for(1000, 1) == 1
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)
+    thread.start()
+    try:  # forking beside another thread could copy a lock it holds
+        assert parallel.jobs_for(1000, 4) == 1
+    finally:
+        stop.set()
+        thread.join()
+
+
+@needs_cores
+def test_a_dead_worker_loses_no_item():
+    parent = os.getpid()
+
+    def work(i):
+        if i == 37 and os.getpid() != parent:
+            os._exit(3)  # as if killed by the out-of-memory killer
+        return i + 1
+
+    assert list(parallel.ordered_map(work, list(range(150)), jobs=2)) == \
+        [i + 1 for i in range(150)]
+
+
+@needs_cores
+def test_parallel_import_writes_the_same_project(tmp_path, monkeypatch):
+    folder = tmp_path / "transcripts"
+    meta = corpus(folder)
+    one, report_one = import_with(1, monkeypatch, tmp_path, folder, meta, "one")
+    two, report_two = import_with(2, monkeypatch, tmp_path, folder, meta, "two")
+    assert parallel.jobs_for(90) >= 2
+    assert dump(one) == dump(two)
+    assert len(dump(two)["transcript"]) == 90 and len(dump(two)["segment"]) == 90 * 12
+    assert [t.id for t in report_one.transcripts] == [t.id for t in report_two.transcripts]
+    assert report_one.warnings == report_two.warnings
+
+
+@needs_cores
+def test_a_bad_file_stops_the_import_with_the_same_message(tmp_path, monkeypatch):
+    folder = tmp_path / "transcripts"
+    meta = corpus(folder)
+    (folder / "KG-40.txt").write_bytes(b"Interviewer: \xff\xfe broken\n\nKG-40: yes\n")
+    (folder / "RU-70.txt").write_bytes(b"")  # a later bad file: the first one is reported
+    messages = []
+    for jobs in (1, 2):
+        monkeypatch.setenv("CODER_JOBS", str(jobs))
+        with pytest.raises(InputError) as caught:
+            parse_transcripts([folder], meta=meta)
+        messages.append(str(caught.value))
+    assert messages[0] == messages[1]
+    assert "KG-40.txt" in messages[1] and "undecodable byte" in messages[1]
+
+
+@needs_cores
+def test_personal_data_is_found_alike_in_order(tmp_path, monkeypatch):
+    folder = tmp_path / "transcripts"
+    meta = corpus(folder)
+    for name, leak in (("AM-14.txt", "write to a.petrova@example.org"),
+                       ("TJ-65.txt", "call +7 701 123 45 67 tonight")):
+        path = folder / name
+        path.write_text(path.read_text(encoding="utf-8") + f"\nInterviewer: {leak}\n",
+                        encoding="utf-8")
+    found = []
+    for jobs in (1, 2):
+        monkeypatch.setenv("CODER_JOBS", str(jobs))
+        with pytest.raises(PiiFound) as caught:
+            parse_transcripts([folder], meta=meta)
+        found.append([(f.file, f.line, f.column, f.kind, f.text, f.replacement)
+                      for f in caught.value.findings])
+    assert found[0] == found[1]
+    assert [(f[0].rsplit("/", 1)[-1], f[3]) for f in found[1]] == \
+        [("AM-14.txt", "email"), ("TJ-65.txt", "phone")]
+
+
+@needs_cores
+def test_a_folder_skips_what_is_no_transcript_alike(tmp_path, monkeypatch):
+    folder = tmp_path / "transcripts"
+    meta = corpus(folder)
+    (folder / "zoom-chat.txt").write_text("00:21:14\tKZ-01:\tthanks\n00:21:20\tKZ-02:\tbye\n",
+                                          encoding="utf-8")
+    skipped = []
+    for jobs in (1, 2):
+        monkeypatch.setenv("CODER_JOBS", str(jobs))
+        report = parse_transcripts([folder], meta=meta)
+        skipped.append([(p.name, why) for p, why in report.skipped])
+        assert len(report.transcripts) == 90
+    assert skipped[0] == skipped[1] and skipped[1][0][0] == "zoom-chat.txt"
