@@ -59,28 +59,59 @@ def jobs_for(count: int, jobs: int | None = None) -> int:
 
 def ordered_map(function: Callable[[T], R], items: Sequence[T], *,
                 jobs: int | None = None) -> Iterator[R]:
-    """``function(item)`` for every item, in order; on worker processes when it pays."""
+    """``function(item)`` for every item, in order; on worker processes when it pays.
+
+    The workers start at once, before the first result is asked for: what the caller does
+    between this call and its first ``next()`` runs while they work. Close the iterator (or
+    let it finish) to release them.
+    """
     workers = jobs_for(len(items), jobs)
     if workers <= 1:
-        for item in items:
-            yield function(item)
-        return
-    yield from _parallel(function, items, workers)
+        return (function(item) for item in items)
+    return _parallel(function, items, workers)
 
 
 def _parallel(function: Callable[[T], R], items: Sequence[T], workers: int) -> Iterator[R]:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
-    from concurrent.futures.process import BrokenProcessPool
 
     global _FUNCTION
     chunks = [list(items[i:i + CHUNK]) for i in range(0, len(items), CHUNK)]
     _FUNCTION = function
     pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
                                initializer=_ignore_interrupts)
-    done = 0
     try:
         futures = [pool.submit(_run_chunk, chunk) for chunk in chunks]
+    except BaseException:
+        _shutdown(pool)
+        raise
+    return _Results(_collect(function, pool, chunks, futures), pool)
+
+
+class _Results:
+    """The results of :func:`_parallel` in order; :meth:`close` releases the workers even
+    when no result was asked for (a generator that never started runs no ``finally``)."""
+
+    def __init__(self, results: Iterator, pool):
+        self._results = results
+        self._pool = pool
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        return next(self._results)
+
+    def close(self) -> None:
+        self._results.close()
+        _shutdown(self._pool)
+
+
+def _collect(function, pool, chunks, futures) -> Iterator:
+    from concurrent.futures.process import BrokenProcessPool
+
+    done = 0
+    try:
         for done, future in enumerate(futures):
             try:
                 results = future.result()
@@ -93,10 +124,15 @@ def _parallel(function: Callable[[T], R], items: Sequence[T], workers: int) -> I
             for item in chunk:
                 yield function(item)
     finally:
-        # An error the caller raises, Ctrl-C, or the end: hand out no more work, wait for the
-        # chunks being worked on (a worker is never left behind).
-        pool.shutdown(wait=True, cancel_futures=True)
-        _FUNCTION = None
+        _shutdown(pool)
+
+
+def _shutdown(pool) -> None:
+    """An error the caller raises, Ctrl-C, or the end: hand out no more work and wait for the
+    chunks being worked on (a worker is never left behind)."""
+    global _FUNCTION
+    pool.shutdown(wait=True, cancel_futures=True)
+    _FUNCTION = None
 
 
 def _run_chunk(chunk: list) -> list:

@@ -86,10 +86,15 @@ def project_interviewer_labels(project) -> list[str]:
     from coder.db.settings import get_setting
 
     with project.read() as conn:
-        value = get_setting(conn, "interviewer_labels", [])
+        return interviewer_labels_value(get_setting(conn, "interviewer_labels", []))
+
+
+def interviewer_labels_value(value) -> list[str]:
+    """The setting ``interviewer_labels`` as a list of labels (one label, a list, or unset)."""
     if isinstance(value, str):
         return [value]
     return [str(v) for v in value or []] if isinstance(value, list) else []
 
 
-__all__ = ["INTERVIEWER_LABELS", "parse_speaker_map", "project_interviewer_labels"]
+__all__ = ["INTERVIEWER_LABELS", "interviewer_labels_value", "parse_speaker_map",
+           "project_interviewer_labels"]

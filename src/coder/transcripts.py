@@ -2,6 +2,8 @@
 
 :func:`import_transcripts` parses every file first and touches the database only when all of
 them parsed, in one write transaction: a bad file anywhere leaves the project exactly as it was.
+Finding, reading and parsing files is here; storing and reading back is in
+:mod:`coder.transcript_store` (re-exported here), so that parsing needs no SQLAlchemy.
 """
 
 from __future__ import annotations
@@ -12,12 +14,7 @@ from dataclasses import dataclass, field
 from operator import itemgetter
 from pathlib import Path
 
-from sqlalchemy import Integer, delete, func, select
-
-from coder.db.engine import Project, insert_rows
-from coder.db import tables
-from coder.db.tables import utcnow
-from coder.errors import ConflictError, InputError, NotFoundError
+from coder.errors import InputError
 from coder.roles import (  # noqa: F401  (re-exported: the REFI importer uses them)
     INTERVIEWER_LABELS, _find_interviewer, _rename_speakers, parse_speaker_map,
     project_interviewer_labels,
@@ -26,11 +23,6 @@ from coder.roles import (  # noqa: F401  (re-exported: the REFI importer uses th
 SEGMENT_FIELDS = ("n", "speaker", "role", "start", "end", "text", "char_start", "char_end")
 segment_values = itemgetter(*SEGMENT_FIELDS)
 PARTICIPANT, INTERVIEWER = "participant", "interviewer"
-
-T = tables.transcript
-S = tables.segment
-A = tables.attribute
-P = tables.participant
 
 
 @dataclass
@@ -216,7 +208,8 @@ def parse_transcripts(paths: Iterable[str | Path] | Collected, *, meta: Path | N
                       allow_pii: bool = False, identifiers: Path | None = None,
                       speakers: dict[str, str] | None = None,
                       interviewer_labels: Iterable[str] = (),
-                      ner: bool = False) -> ImportReport:
+                      ner: bool = False,
+                      meanwhile: Callable[[], object] | None = None) -> ImportReport:
     """Parse and resolve every file; no database needed. Any bad file raises InputError.
 
     A file found in a folder that is readable but no transcript
@@ -228,6 +221,10 @@ def parse_transcripts(paths: Iterable[str | Path] | Collected, *, meta: Path | N
     Unless ``allow_pii``, the personal-data gate scans every file (with the names of the
     ``identifiers`` file, which is read, never stored) and raises
     :class:`~coder.anonymize.PiiFound` listing each finding.
+
+    Many files are parsed on several cores (:mod:`coder.parallel`; ``CODER_JOBS=1`` keeps one
+    process), with the same results, warnings and errors in the same order. ``meanwhile`` is
+    called once while the workers parse (``coder import`` opens the project then).
     """
     from coder.importers import parse_file
     from coder.importers.base import NotATranscript
@@ -266,9 +263,13 @@ def parse_transcripts(paths: Iterable[str | Path] | Collected, *, meta: Path | N
     # again while they pile up (a tenth of a large import); parsing makes no cycles.
     enabled = gc.isenabled()
     gc.disable()
+    results = None
     try:
         # Named-entity models are large and slow to load: one process keeps one copy.
-        for path, result in zip(files, ordered_map(parse_one, files, jobs=1 if ner else None)):
+        results = ordered_map(parse_one, files, jobs=1 if ner else None)
+        if meanwhile is not None:
+            meanwhile()  # while the workers parse (before the parsing, in one process)
+        for path, result in zip(files, results):
             if isinstance(result, InputError):
                 if isinstance(result, NotATranscript) and path in collected.from_folder:
                     report.skipped.append((path, result.problem))
@@ -288,6 +289,8 @@ def parse_transcripts(paths: Iterable[str | Path] | Collected, *, meta: Path | N
             if progress:
                 progress(path)
     finally:
+        if results is not None:
+            results.close()
         if enabled:
             gc.enable()
     if gate is not None:
@@ -295,184 +298,17 @@ def parse_transcripts(paths: Iterable[str | Path] | Collected, *, meta: Path | N
     return report
 
 
-def store_transcripts(project: Project, report: ImportReport, *, replace: bool = False,
-                      dry_run: bool = False) -> ImportReport:
-    """Write parsed transcripts in one transaction (or only classify them, for a dry run)."""
-    report.dry_run = dry_run
-    ids = [t.id for t in report.transcripts]
-    with project.write() as conn:
-        existing = _existing(conn, ids)
-        for item in report.transcripts:
-            _classify(conn, item, existing.get(item.id), replace, report.warnings)
-        if report.meta is not None:
-            known = set(ids) | set(conn.execute(select(T.c.id)).scalars())
-            for tid in sorted(set(report.meta_rows) - known):
-                report.warnings.append(f"{report.meta}: row {tid!r} matches no transcript")
-            for item in report.transcripts:
-                if item.id not in report.meta_rows:
-                    report.warnings.append(f"{item.path}: no row for {item.id!r} in "
-                                           f"{report.meta}")
-        if dry_run:
-            conn.rollback()
-        else:
-            _write(conn, report.transcripts)
-    return report
+_STORE = ("get_transcript", "import_transcripts", "list_transcripts", "store_transcripts")
 
 
-def import_transcripts(project: Project, paths: Iterable[str | Path], *,
-                       meta: Path | None = None, interviewer: str | None = None,
-                       replace: bool = False, dry_run: bool = False,
-                       encoding: str | None = None,
-                       progress: Callable[[Path], None] | None = None,
-                       allow_pii: bool = False, identifiers: Path | None = None,
-                       speakers: dict[str, str] | None = None,
-                       ner: bool = False) -> ImportReport:
-    """Parse ``paths`` and store them as transcripts, all in one transaction."""
-    report = parse_transcripts(paths, meta=meta, interviewer=interviewer, encoding=encoding,
-                               progress=progress, allow_pii=allow_pii, identifiers=identifiers,
-                               speakers=speakers, ner=ner,
-                               interviewer_labels=project_interviewer_labels(project))
-    return store_transcripts(project, report, replace=replace, dry_run=dry_run)
+def __getattr__(name: str):
+    """The database half lives in :mod:`coder.transcript_store` (it needs SQLAlchemy)."""
+    if name in _STORE:
+        from coder import transcript_store
 
-
-def _existing(conn, ids: list[str]) -> dict[str, tuple[str, dict[str, str]]]:
-    found: dict[str, tuple[str, dict[str, str]]] = {}
-    for chunk in _chunks(ids, 500):
-        for tid, sha in conn.execute(select(T.c.id, T.c.sha256).where(T.c.id.in_(chunk))):
-            found[tid] = (sha, {})
-        for tid, name, value in conn.execute(
-                select(A.c.transcript_id, A.c.name, A.c.value).where(A.c.transcript_id.in_(chunk))):
-            found[tid][1][name] = value
-    return found
-
-
-def _classify(conn, item: PreparedTranscript, existing, replace: bool,
-              warnings: list[str]) -> None:
-    if existing is None:
-        item.status = "new"
-        return
-    sha, attributes = existing
-    if sha == item.sha256:
-        if not _split_differs(conn, item):
-            item.status = "unchanged" if attributes == item.attributes else "updated"
-            return
-        if not replace:
-            warnings.append(f"{item.path}: {item.id!r} is unchanged, but with the current "
-                            "speaker and interviewer settings it splits differently — pass "
-                            "--replace to re-split it")
-            item.status = "unchanged" if attributes == item.attributes else "updated"
-            return
-        codings, reviews = _coded(conn, item.id)
-        if codings or reviews:
-            raise ConflictError(f"{item.path}: transcript {item.id!r} has {codings} codings and "
-                                f"{reviews} reviewed segments, so it is not re-split — to change "
-                                f"only who the interviewer is, run `coder transcripts relabel "
-                                f"{item.id} --interviewer LABEL` (codings stay valid)")
-        item.status = "resplit"
-        return
-    if not replace:
-        raise ConflictError(f"{item.path}: transcript {item.id!r} already exists with different "
-                            "content — pass --replace to overwrite it (allowed only while it has "
-                            "no codings)")
-    codings, reviews = _coded(conn, item.id)
-    if codings or reviews:
-        raise ConflictError(f"{item.path}: transcript {item.id!r} has {codings} codings and "
-                            f"{reviews} reviewed segments — export them (coder codings export), "
-                            "delete them, then re-import with --replace")
-    item.status = "replaced"
-
-
-def _coded(conn, transcript_id: str) -> tuple[int, int]:
-    """(codings, reviews) on the segments of one transcript."""
-    segs = select(S.c.id).where(S.c.transcript_id == transcript_id)
-    codings = conn.execute(select(func.count()).select_from(tables.coding)
-                           .where(tables.coding.c.segment_id.in_(segs))).scalar_one()
-    reviews = conn.execute(select(func.count()).select_from(tables.review)
-                           .where(tables.review.c.segment_id.in_(segs))).scalar_one()
-    return codings, reviews
-
-
-def _split_differs(conn, item: PreparedTranscript) -> bool:
-    """Whether the stored segments (speaker, role, text) or interviewer differ from ``item``'s."""
-    stored = conn.execute(select(S.c.speaker, S.c.role, S.c.text)
-                          .where(S.c.transcript_id == item.id).order_by(S.c.n)).all()
-    interviewer = conn.execute(select(T.c.interviewer).where(T.c.id == item.id)).scalar_one()
-    return interviewer != item.interviewer or \
-        [tuple(r) for r in stored] != [(s["speaker"], s["role"], s["text"])
-                                       for s in item.segments]
-
-
-def _write(conn, items: list[PreparedTranscript]) -> None:
-    now = utcnow()
-    replaced = [i.id for i in items if i.status in ("replaced", "resplit")]
-    for chunk in _chunks(replaced, 500):
-        conn.execute(delete(S).where(S.c.transcript_id.in_(chunk)))
-        conn.execute(delete(A).where(A.c.transcript_id.in_(chunk)))
-        conn.execute(delete(T).where(T.c.id.in_(chunk)))
-    fresh = [i for i in items if i.status in ("new", "replaced", "resplit")]
-    updated = [i for i in items if i.status == "updated"]
-    if not fresh and not updated:
-        return
-    people = {i.participant for i in fresh}
-    known = set()
-    for chunk in _chunks(sorted(people), 500):
-        known |= set(conn.execute(select(P.c.id).where(P.c.id.in_(chunk))).scalars())
-    insert_rows(conn, P, ("id",), [(p,) for p in sorted(people - known)])
-    insert_rows(conn, T, ("id", "participant_id", "source", "format", "sha256", "interviewer",
-                          "text", "imported_at"),
-                [(i.id, i.participant, str(i.path), i.format, i.sha256, i.interviewer, i.text,
-                  now) for i in fresh])
-    insert_rows(conn, S, ("transcript_id",) + SEGMENT_FIELDS,
-                [(i.id, *segment_values(seg)) for i in fresh for seg in i.segments])
-    for chunk in _chunks([i.id for i in updated], 500):
-        conn.execute(delete(A).where(A.c.transcript_id.in_(chunk)))
-    insert_rows(conn, A, ("transcript_id", "name", "value"),
-                [(i.id, k, v) for i in fresh + updated for k, v in i.attributes.items()])
-
-
-def _chunks(items: list, size: int):
-    for i in range(0, len(items), size):
-        yield items[i:i + size]
-
-
-# ---------------------------------------------------------------------------- reading back
-
-def list_transcripts(project: Project) -> list[dict]:
-    """One dict per transcript: id, participant, format, segments, participant segments, attrs."""
-    with project.read() as conn:
-        counts = {tid: (total, part) for tid, total, part in conn.execute(
-            select(S.c.transcript_id, func.count(),
-                   func.sum((S.c.role == PARTICIPANT).cast(Integer)))
-            .group_by(S.c.transcript_id))}
-        attrs: dict[str, dict[str, str]] = {}
-        for tid, name, value in conn.execute(select(A.c.transcript_id, A.c.name, A.c.value)):
-            attrs.setdefault(tid, {})[name] = value
-        rows = conn.execute(select(T.c.id, T.c.participant_id, T.c.format, T.c.source,
-                                   T.c.imported_at).order_by(T.c.id)).all()
-    return [{"id": r.id, "participant": r.participant_id, "format": r.format,
-             "source": r.source, "segments": counts.get(r.id, (0, 0))[0],
-             "participant_segments": int(counts.get(r.id, (0, 0))[1] or 0),
-             "attributes": attrs.get(r.id, {}),
-             "imported_at": r.imported_at.isoformat(timespec="seconds")} for r in rows]
-
-
-def get_transcript(project: Project, transcript_id: str) -> dict:
-    """The SPEC §8 shape: ``{"id", "attributes", "segments": [{n, speaker, role, start, end, text}]}``."""
-    with project.read() as conn:
-        row = conn.execute(select(T.c.id).where(T.c.id == transcript_id)).first()
-        if row is None:
-            ids = conn.execute(select(T.c.id).order_by(T.c.id).limit(8)).scalars().all()
-            hint = f" (have: {', '.join(ids)}…)" if ids else " (the project has none yet)"
-            raise NotFoundError(f"no transcript {transcript_id!r}{hint} — see "
-                                "`coder transcripts list`")
-        attrs = dict(conn.execute(select(A.c.name, A.c.value)
-                                  .where(A.c.transcript_id == transcript_id)).all())
-        segs = conn.execute(select(S.c.n, S.c.speaker, S.c.role, S.c.start, S.c.end, S.c.text)
-                            .where(S.c.transcript_id == transcript_id).order_by(S.c.n)).all()
-    return {"id": transcript_id, "attributes": attrs,
-            "segments": [dict(s._mapping) for s in segs]}
+        return getattr(transcript_store, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = ["Collected", "ImportReport", "PreparedTranscript", "collect_files", "collect_paths",
-           "get_transcript", "import_transcripts", "list_transcripts", "parse_speaker_map",
-           "parse_transcripts", "read_meta", "store_transcripts"]
+           "parse_speaker_map", "parse_transcripts", "prepare", "read_meta", *_STORE]

@@ -75,28 +75,37 @@ def import_(
         from coder.errors import CoderError
 
         raise CoderError("--coder-map applies to REFI-QDA (.qdpx) projects only — leave it out")
-    from coder.errors import NotFoundError
-    from coder.transcripts import (
-        collect_files, parse_speaker_map, parse_transcripts, project_interviewer_labels,
-        store_transcripts,
-    )
+    from coder.roles import interviewer_labels_value
+    from coder.transcripts import collect_files, parse_speaker_map, parse_transcripts
 
     mapping = parse_speaker_map(speakers)
-    ner = ner or _ner_setting(db)
     files = collect_files(paths, exclude=[meta] if meta else [])
-    try:  # an existing project's settings (interviewer labels) apply; a new one is made after
-        project = open_project(db)  # parsing, so that a bad file leaves no empty project behind
-    except NotFoundError:
-        project = None
+    # The project's settings (interviewer labels, ner) apply to the parsing. A SQLite project
+    # is only looked into here, and opened while the files are parsed on other cores; a new
+    # one is made after parsing, so that a bad file leaves no empty project behind.
+    project, settings = _project_settings(db)
+    opened: list = [project]
+
+    def meanwhile() -> None:
+        import coder.transcript_store  # noqa: F401  (SQLAlchemy: loaded while the files parse)
+
+        if opened[0] is None:
+            opened[0] = _open_if_there(db)
+
     with _progress(len(files)) as advance:
         report = parse_transcripts(files, meta=meta, interviewer=interviewer,
                                    encoding=encoding, progress=advance,
                                    allow_pii=allow_pii, identifiers=identifiers,
-                                   speakers=mapping, ner=ner,
-                                   interviewer_labels=project_interviewer_labels(project))
+                                   speakers=mapping, ner=ner or bool(settings.get("ner")),
+                                   interviewer_labels=interviewer_labels_value(
+                                       settings.get("interviewer_labels")),
+                                   meanwhile=meanwhile)
+    project = opened[0]
     if project is None and not dry_run:
         project = open_project(db, create=True)
     if project is not None:  # a dry run into a project that does not exist yet: all is new
+        from coder.transcripts import store_transcripts
+
         store_transcripts(project, report, replace=replace, dry_run=dry_run)
     for text in report.warnings:
         warn(text)
@@ -153,20 +162,33 @@ class _progress:
         return False
 
 
-def _ner_setting(db: str | None) -> bool:
-    """The project setting ``ner`` when the project exists (a first import has none)."""
-    from coder.db.settings import get_setting
+def _project_settings(db: str | None):
+    """(the open project or None, its settings): a SQLite project's settings are read without
+    opening it (coder.db.peek; the project is opened meanwhile), others' by opening it."""
+    from coder.db.peek import sqlite_settings
+    from coder.db.url import sqlite_file
+
+    path = sqlite_file(db)
+    settings = sqlite_settings(path) if path is not None else None
+    if settings is not None:
+        return None, settings
+    project = _open_if_there(db)
+    if project is None:
+        return None, {}
+    from coder.db.settings import all_settings
+
+    with project.read() as conn:
+        return project, all_settings(conn)
+
+
+def _open_if_there(db: str | None):
+    """The project, or None when it does not exist yet (``coder import`` creates it)."""
     from coder.errors import NotFoundError
 
     try:
-        project = open_project(db)
+        return open_project(db)
     except NotFoundError:
-        return False
-    try:
-        with project.read() as conn:
-            return bool(get_setting(conn, "ner", False))
-    finally:
-        project.close()
+        return None
 
 
 @transcripts_app.command("list")

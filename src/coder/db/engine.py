@@ -12,7 +12,6 @@ timeout instead of failing with "database is locked" when one upgrades a read lo
 from __future__ import annotations
 
 import gc
-import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -26,20 +25,10 @@ from sqlalchemy.exc import ArgumentError, DBAPIError
 from coder.db.locks import (
     _locked, begin_sqlite_write, holders, is_locked_error, lock_postgres_write,
 )
+from coder.db.url import DEFAULT_DB, resolve_url  # noqa: F401  (re-exported)
 from coder.errors import ConflictError, CoderError, NotFoundError
 
-DEFAULT_DB = "coder.db"
 BUSY_TIMEOUT_S = 60
-
-
-def resolve_url(db: str | None = None) -> str:
-    """Turn ``--db``/``CODER_DB``/default into a SQLAlchemy URL."""
-    value = db or os.environ.get("CODER_DB") or DEFAULT_DB
-    if "://" not in value:
-        return f"sqlite:///{Path(value).expanduser()}"
-    if value.startswith(("postgresql://", "postgres://")):
-        value = "postgresql+psycopg://" + value.split("://", 1)[1]
-    return value
 
 
 def make_engine(url: str) -> Engine:
