@@ -148,10 +148,11 @@ def run_floor(script: str, *args: str | Path) -> tuple[float, float]:
 
 
 def run_coder(command: list[str], args: list[str], db: str | Path, *,
-              stdin: str | None = None) -> tuple[float, float, str]:
-    """(wall, CPU) seconds and stdout of ``coder ARGS`` with ``CODER_DB=db`` (it must
-    succeed)."""
-    env = dict(os.environ, CODER_DB=str(db))
+              stdin: str | None = None,
+              env: dict[str, str] | None = None) -> tuple[float, float, str]:
+    """(wall, CPU) seconds and stdout of ``coder ARGS`` with ``CODER_DB=db`` and ``env`` (it
+    must succeed). CPU time includes the worker processes the command waited for."""
+    env = dict(os.environ, **(env or {}), CODER_DB=str(db))
     cpu = _children_cpu()
     start = time.perf_counter()
     done = subprocess.run(command + args, env=env, capture_output=True, text=True, input=stdin)

@@ -9,9 +9,11 @@ budgets compare a ``coder …`` child process with a plain-Python floor process
 are recorded (the CPU ratio tells the work apart from waiting on a busy machine).
 
 1. **import**: a synthetic corpus of 1,000 speaker-labelled transcripts (60 turns, ~80 words
-   per participant turn; :mod:`generate`): ``coder import`` (personal-data gate included) ÷ a
-   plain Python process that reads the files, splits them into turns and ``executemany``-s
-   them, both into an empty migrated project (budget 1.5×); then the phases in this process —
+   per participant turn; :mod:`generate`): ``coder import`` (personal-data gate included,
+   parsing on the machine's cores as it does by default) ÷ a plain Python process that reads
+   the files, splits them into turns and ``executemany``-s them, both into an empty migrated
+   project (budget 1.5×); the same import in one process (``CODER_JOBS=1``), for
+   information; then the phases in this process (one process) —
    parse, personal-data scan, insert — and the insert against a bare ``executemany`` of the
    same rows. Peak memory is the ``ru_maxrss`` of a child running ``coder import``. On
    PostgreSQL (a temporary database ``coder_bench_<random>``, dropped afterwards) the library
@@ -342,17 +344,18 @@ def bench_import(tmp: Path, sizes: Sizes, results: Results) -> generate.Corpus:
     rows = bare_rows(parse_transcripts([corpus.folder], meta=corpus.meta))
     db = tmp / "import.db"
     command = coder_command()
-    runs = bench_floors.Runs("import", "floor")
+    runs = bench_floors.Runs("import", "import1", "floor")
     bare_insert: list[float] = []
     phases: list[dict[str, float]] = []
     for i in range(sizes.import_repeat):
         note(f"import: run {i + 1}/{sizes.import_repeat}")
-        order = ("import", "floor") if i % 2 == 0 else ("floor", "import")
+        order = ("import", "import1", "floor") if i % 2 == 0 else ("floor", "import1", "import")
         for what in order:
             empty_project(db)
-            if what == "import":
+            if what in ("import", "import1"):  # import1: one process (CODER_JOBS=1)
                 wall, cpu, _out = bench_floors.run_coder(
-                    command, ["import", str(corpus.folder), "--meta", str(corpus.meta)], db)
+                    command, ["import", str(corpus.folder), "--meta", str(corpus.meta)], db,
+                    env={"CODER_JOBS": "1"} if what == "import1" else None)
                 with sqlite3.connect(db) as con:
                     segments = con.execute("SELECT count(*) FROM segment").fetchone()[0]
                 if segments != corpus.segments:
@@ -366,11 +369,16 @@ def bench_import(tmp: Path, sizes: Sizes, results: Results) -> generate.Corpus:
         bare_insert.append(time_bare_sqlite(db, rows)[0])
         remove_db(db)
         phases.append(import_phases(db, corpus))
+    from coder.parallel import jobs_for
+
+    jobs = jobs_for(len(list(corpus.folder.iterdir())))
     best = {"import": runs.best("import"), "floor": runs.best("floor"),
             "bare_insert": min(bare_insert)}
     phase = {k: min(p[k] for p in phases) for k in phases[0]}
     ratio = runs.ratio("import")
     cpu_ratio = runs.cpu_ratio("import")
+    ratio1 = runs.ratio("import1")
+    cpu_ratio1 = runs.cpu_ratio("import1")
     note("import: peak memory (child process)")
     memory = import_memory(tmp, corpus)
     section = {
@@ -379,6 +387,8 @@ def bench_import(tmp: Path, sizes: Sizes, results: Results) -> generate.Corpus:
         "repeat": sizes.import_repeat,
         "import_s": round(best["import"], 3), "bare_s": round(best["floor"], 3),
         "ratio": round(ratio, 3), "cpu_ratio": round(cpu_ratio, 3), "budget_ratio": 1.5,
+        "jobs": jobs, "one_process_s": round(runs.best("import1"), 3),
+        "one_process_ratio": round(ratio1, 3), "one_process_cpu_ratio": round(cpu_ratio1, 3),
         "phases_s": {k: round(v, 3) for k, v in phase.items()},
         "bare_insert_s": round(best["bare_insert"], 3),
         "insert_ratio": round(phase["insert_s"] / best["bare_insert"], 3),
@@ -390,9 +400,12 @@ def bench_import(tmp: Path, sizes: Sizes, results: Results) -> generate.Corpus:
     results.sections["import"] = section
     n = f"{sizes.transcripts:,} transcripts"
     results.add("import_ratio", f"`coder import` of {n} ÷ plain Python read, split, "
-                "executemany (whole processes, SQLite)",
+                f"executemany (whole processes, SQLite; parsing on {jobs} cores)",
                 f"{ratio:.2f}× ({section['import_s']:.2f} s vs {section['bare_s']:.2f} s; "
                 f"CPU {cpu_ratio:.2f}×)", "≤ 1.5×", status(ratio <= 1.5), ratio)
+    results.add("import_one_process", f"the same import in one process (CODER_JOBS=1) ÷ "
+                "the same floor", f"{ratio1:.2f}× ({section['one_process_s']:.2f} s; CPU "
+                f"{cpu_ratio1:.2f}×)", "— (for information)", "info", ratio1)
     results.add("import_phases", f"import phases in-process ({n}): parse, personal-data "
                 "scan, insert (insert ÷ bare executemany)",
                 f"parse {phase['parse_s']:.2f} s, scan {phase['scan_s']:.2f} s, insert "
