@@ -13,7 +13,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from coder.output import dump_json, err, message, out, warn, write_bytes, write_text  # noqa: F401
+from coder.output import dump_json, err, message, messages, out, warn, write_bytes, write_text  # noqa: F401
 
 
 class Format(str, Enum):

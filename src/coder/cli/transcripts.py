@@ -8,8 +8,8 @@ from typing import Annotated, Optional
 import typer
 
 from coder.cli.common import (
-    DbOption, Format, FormatOption, OutputOption, dump_json, err, message, open_project, out,
-    warn, write_text,
+    DbOption, Format, FormatOption, OutputOption, dump_json, err, message, messages,
+    open_project, out, warn, write_text,
 )
 
 transcripts_app = typer.Typer(help="List and show imported transcripts.", no_args_is_help=True)
@@ -112,12 +112,12 @@ def import_(
     for path, why in report.skipped:
         warn(f"skipped {path}: {why}")
     verb = "would import" if dry_run else "imported"
-    for t in report.transcripts:
-        what = {"new": verb, "replaced": "would replace" if dry_run else "replaced",
-                "resplit": "would re-split" if dry_run else "re-split",
-                "unchanged": "unchanged", "updated": "attributes updated"}[t.status]
-        message(f"{what}: {t.id} ({t.format}, {len(t.segments)} turns, "
-                f"{t.participant_segments} by the participant) from {t.path}")
+    what = {"new": verb, "replaced": "would replace" if dry_run else "replaced",
+            "resplit": "would re-split" if dry_run else "re-split",
+            "unchanged": "unchanged", "updated": "attributes updated"}
+    messages([f"{what[t.status]}: {t.id} ({t.format}, {len(t.segments)} turns, "
+              f"{t.participant_segments} by the participant) from {t.path}"
+              for t in report.transcripts])
     new = report.count("new") + report.count("replaced") + report.count("resplit")
     message(f"{verb} {new} transcript(s), {report.count('unchanged')} unchanged"
             + (f", {report.count('updated')} with new attributes" if report.count("updated")
