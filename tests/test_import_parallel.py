@@ -162,3 +162,36 @@ def test_a_folder_skips_what_is_no_transcript_alike(tmp_path, monkeypatch):
         skipped.append([(p.name, why) for p, why in report.skipped])
         assert len(report.transcripts) == 90
     assert skipped[0] == skipped[1] and skipped[1][0][0] == "zoom-chat.txt"
+
+
+@needs_cores
+def test_ctrl_c_while_parsing_stops_every_process_and_writes_nothing(tmp_path):
+    """Ctrl-C reaches the whole foreground process group, workers included: one message, exit
+    130, no worker's traceback, no worker left running, no project made."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    folder = tmp_path / "transcripts"
+    meta = corpus(folder, n=600)
+    db = tmp_path / "p.db"
+    script = ("import sys, coder.transcripts as t\n"
+              "from coder.importers import registry\n"
+              "slow = registry.parse_file\n"
+              "def parse_file(*a, **k):\n"
+              "    import time; time.sleep(0.02); return slow(*a, **k)\n"
+              "import coder.importers; coder.importers.parse_file = parse_file\n"
+              f"sys.argv = ['coder', 'import', {str(folder)!r}, '--meta', {str(meta)!r}, "
+              f"'--db', {str(db)!r}]\n"
+              "from coder.cli import main\nmain()\n")
+    child = subprocess.Popen([sys.executable, "-c", script], stderr=subprocess.PIPE, text=True,
+                             start_new_session=True, env=dict(os.environ, CODER_JOBS="2"))
+    time.sleep(3)  # well into the parsing (600 files at 20 ms each, on 2 workers: 6 s)
+    os.killpg(child.pid, signal.SIGINT)
+    _, stderr = child.communicate(timeout=60)
+    assert child.returncode == 130, stderr
+    assert "interrupted" in stderr and "Traceback" not in stderr, stderr
+    assert not db.exists()
+    leftover = subprocess.run(["pgrep", "-g", str(child.pid)], capture_output=True, text=True)
+    assert leftover.stdout.strip() == "", "a worker outlived the command"
