@@ -235,3 +235,28 @@ def test_reimport_onto_existing_turns_maps_exactly_or_refuses(cli, db_path, tmp_
             "transcript already in the project") in result.output
     assert "import the project into another database (--db)" in result.output
     assert dump_db(db_path) == before
+
+
+def test_merging_a_copy_with_partial_selections_widens_them_and_says_so(cli, db_path, tmp_path):
+    """`coder merge X.qdpx` brings a colleague's coding back even where their tool selected
+    part of a turn: the coding applies to the whole segment, and a warning says so (a plain
+    re-import onto existing turns is refused instead, above)."""
+    transcript = tmp_path / "doc.txt"
+    transcript.write_text("Interviewer: Why?\n\ndoc: First part. Second part.\n",
+                          encoding="utf-8")
+    assert cli("import", transcript).exit_code == 0
+    text = rows(db_path, "SELECT text FROM transcript")[0][0]
+    exact = build(tmp_path / "exact.qdpx", "QualCoder 4.0", text,
+                  [(text.index("First"), len(text.rstrip()))])
+    assert cli("import", exact).exit_code == 0  # the codebook, and Ann's coding of turn 2
+    partial = build(tmp_path / "partial.qdpx", "QualCoder 4.0", text,
+                    [(text.index("Second"), len(text.rstrip()))])
+    result = cli("merge", partial, "--coder-map", "Ann=Bob")  # Bob coded the copy
+    assert result.exit_code == 0, result.output
+    assert "1 selection(s) in 'doc' cover only part of a segment" in result.output
+    assert "apply to the whole segment" in result.output
+    assert rows(db_path, "SELECT c.name, s.n FROM coding g JOIN coder c ON c.id = g.coder_id "
+                         "JOIN segment s ON s.id = g.segment_id ORDER BY 1") == \
+        [("Ann", 2), ("Bob", 2)]
+    again = cli("merge", partial, "--coder-map", "Ann=Bob")  # the same copy twice
+    assert again.exit_code == 0 and "nothing new to merge" in again.output

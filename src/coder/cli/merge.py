@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from coder.cli.common import DbOption, err, message, open_project
+from coder.cli.common import DbOption, err, message, open_project, warn
 from coder.errors import CoderError
 
 project_app = typer.Typer(
@@ -45,6 +45,8 @@ def merge(
     with err.status(f"reading {other} and comparing it with this project …"):
         report = merge_project(project, other, coders=names, coder_map=mapping,
                                dry_run=dry_run)
+    for text in report.warnings:
+        warn(text)
     verb = "would bring" if dry_run else "brought"
     message(f"{report.other}: {report.transcripts} transcript(s) matched; {report.codebook}")
     if report.skipped:

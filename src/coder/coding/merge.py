@@ -74,6 +74,7 @@ class MergeReport:
     skipped: list[str] = field(default_factory=list)  # other transcripts without codings, absent
     codebook: str = ""
     coders: list[CoderMerge] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # what reading a .qdpx file decided
 
     @property
     def changed(self) -> bool:
@@ -480,7 +481,9 @@ def _merge_qdpx(project: Project, path: Path, **options) -> MergeReport:
         blind_copy(project, staged, coder=None)
         stage = open_project(staged)
         try:
-            import_qdpx(stage, path)
+            read = import_qdpx(stage, path, widen=True)  # partial selections: warned
         finally:
             stage.close()
-        return merge_project(project, staged, label=str(path), **options)
+        report = merge_project(project, staged, label=str(path), **options)
+        report.warnings[:0] = read.warnings
+        return report

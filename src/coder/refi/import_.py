@@ -184,9 +184,13 @@ def _pii_gate(refi: RefiProject, identifiers: Path | None) -> None:
 
 
 def store_qdpx(project: Project, prepared: PreparedQdpx, *, dry_run: bool = False,
-               coder_map: dict[str, str] | None = None) -> QdpxImport:
+               coder_map: dict[str, str] | None = None, widen: bool = False) -> QdpxImport:
     """Map a prepared project into ``project`` in one write transaction, rolled back on any
-    error (and for a dry run)."""
+    error (and for a dry run).
+
+    A selection covering only part of a segment of a transcript already in the project is
+    refused, unless ``widen`` (``coder merge``): then its codings apply to the whole segment,
+    with a warning, as on a new transcript split into speaker turns."""
     refi = prepared.refi
     report = QdpxImport(path=refi.path, origin=refi.origin, units=refi.units,
                         warnings=list(prepared.warnings), dry_run=dry_run)
@@ -197,7 +201,8 @@ def store_qdpx(project: Project, prepared: PreparedQdpx, *, dry_run: bool = Fals
         users = _store_users(conn, refi, report, coder_map or {})
         placed = {item.source.guid: _store_source(conn, item, prepared.interviewer, refi, report)
                   for item in prepared.planned}
-        _store_codings(conn, refi, prepared.mapping, users, placed, codebook_id, report)
+        _store_codings(conn, refi, prepared.mapping, users, placed, codebook_id, report,
+                       widen=widen)
         if dry_run:
             conn.rollback()
     return report
@@ -206,11 +211,12 @@ def store_qdpx(project: Project, prepared: PreparedQdpx, *, dry_run: bool = Fals
 def import_qdpx(project: Project, path: str | Path, *, meta: Path | None = None,
                 interviewer: str | None = None, dry_run: bool = False,
                 allow_pii: bool = False, identifiers: Path | None = None,
-                coder_map: dict[str, str] | None = None) -> QdpxImport:
-    """Import the ``.qdpx`` at ``path`` (see the module docstring): prepare, then store."""
+                coder_map: dict[str, str] | None = None, widen: bool = False) -> QdpxImport:
+    """Import the ``.qdpx`` at ``path`` (see the module docstring): prepare, then store
+    (:func:`store_qdpx` tells what ``widen`` does)."""
     prepared = prepare_qdpx(path, meta=meta, interviewer=interviewer, allow_pii=allow_pii,
                             identifiers=identifiers)
-    return store_qdpx(project, prepared, dry_run=dry_run, coder_map=coder_map)
+    return store_qdpx(project, prepared, dry_run=dry_run, coder_map=coder_map, widen=widen)
 
 
 # ------------------------------------------------------------------------------ planning
@@ -386,8 +392,9 @@ def _insert_transcript(conn, item: _Planned, interviewer: str | None, spans,
 
 def _store_codings(conn, refi: RefiProject, mapping: CodebookMapping | None, users: dict,
                    placed: dict[str, _Placed], codebook_id: int | None,
-                   report: QdpxImport) -> None:
+                   report: QdpxImport, *, widen: bool = False) -> None:
     collect = _Collector(conn, refi, mapping.keys if mapping else {}, users, report)
+    collect.widen = widen
     for source in refi.sources:
         if source.guid not in placed:
             continue
@@ -424,6 +431,7 @@ class _Collector:
         self.used_notes: set[str] = set()
         # selections narrower than the segments they land on, by (source name, existing)
         self.partial: dict[tuple[str, bool], list[RefiSelection]] = defaultdict(list)
+        self.widen = False  # partial selections on existing transcripts too (coder merge)
 
     def coder(self, guid: str | None) -> tuple[int, str]:
         """``(coder id, name)`` of a user GUID; an unknown user becomes a coder of its own."""
@@ -488,6 +496,12 @@ class _Collector:
             label = sel.name if sel.name and len(sel.name) <= 60 else (
                 f"{sel.name[:57]}…" if sel.name else sel.guid)
             example = f"{label!r}, characters {sel.start}–{sel.end}"
+            if existing and self.widen:
+                self.report.warnings.append(
+                    f"{self.refi.path}: {len(selections)} selection(s) in {name!r} cover only "
+                    f"part of a segment (first: {example}); their codings apply to the whole "
+                    "segment, as coder codes whole segments")
+                continue
             if existing:
                 raise ConflictError(
                     f"{self.refi.path}: {len(selections)} selection(s) in {name!r} cover only "
