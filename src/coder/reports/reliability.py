@@ -110,6 +110,7 @@ class Appendix:
     consensus: list[str]
     methods: str
     provenance: list[str]
+    machines: list[str] = field(default_factory=list)  # one sentence per machine coder
     references: list[str] = field(default_factory=lambda: list(REFERENCES))
     columns: list[str] = field(default_factory=lambda: [
         "prevalence", "α", "95 % CI", "q", "Fleiss κ", "Cohen κ (mean)", "AC1", "B-P",
@@ -224,6 +225,62 @@ def consensus_summary(conn) -> list[str]:
     return sentences
 
 
+def machine_coders(conn, coders: list[str]) -> list[str]:
+    """One sentence per machine coder among ``coders``: what it is and how it was run (an
+    ethics board asks which "coders" were programs, and with what settings)."""
+    from coder.db import tables
+
+    kinds = dict(conn.execute(select(tables.coder.c.name, tables.coder.c.kind)
+                              .where(tables.coder.c.name.in_(coders))).all())
+    machines = [c for c in coders if kinds.get(c) == "machine"]
+    if not machines:
+        return []
+    runs: dict[str, Any] = {}
+    R = tables.llm_run
+    for row in conn.execute(select(R).where(R.c.coder.in_(machines)).order_by(R.c.id)).mappings():
+        runs[row["coder"]] = row  # the latest run of each
+    M = tables.autocode_model
+    models = {row["name"]: row for row in conn.execute(
+        select(M.c.name, M.c.trained_from, M.c.data_sha256, M.c.metrics, M.c.created_at)
+        .where(M.c.name.in_(machines))).mappings()}
+    out = []
+    for name in machines:
+        if name in runs:
+            run = runs[name]
+            try:
+                params = json.loads(run["params"])
+            except ValueError:
+                params = {}
+            settings = ", ".join(f"{k} {params[k]}" for k in ("temperature", "seed", "level")
+                                 if k in params)
+            digest = f", digest {str(run['model_digest'])[:12]}…" if run["model_digest"] else ""
+            out.append(
+                f"“{name}” is not a person: a language model ({run['model']}{digest}, served at "
+                f"{run['endpoint']}) prompted with the codebook (prompt template sha256 "
+                f"{str(run['template_sha256'])[:12]}…" + (f"; {settings}" if settings else "")
+                + f"). Its latest run, started {str(run['started_at'])[:16]}, coded "
+                f"{run['segments']} segments in {run['requests']} requests ({run['replayed']} "
+                f"answered from the record of earlier requests, {run['failures']} failed); "
+                "every request and answer is kept in the project (coder autocode calls).")
+        elif name in models:
+            model = models[name]
+            out.append(
+                f"“{name}” is not a person: a text classifier trained on the codings of "
+                f"“{model['trained_from']}” ({str(model['created_at'])[:16]}; training data "
+                f"sha256 {str(model['data_sha256'])[:12]}…); the segments it was trained on "
+                "carry out-of-fold predictions, so its agreement is not measured on its own "
+                "training answers.")
+        elif "keyword" in name:  # auto:keywords, as `coder autocode keywords` names it
+            out.append(f"“{name}” is not a person: it applies a code wherever one of the "
+                       "codebook's keywords for that code occurs in a segment (no judgement "
+                       "of context).")
+        else:
+            out.append(f"“{name}” is not a person: a machine coder.")
+    out.append("Machine coders are reported as any coder is; their agreement with the people "
+               "says how far they could stand in for one, not that the coding is reliable.")
+    return out
+
+
 def build_appendix(conn, report: dict, *, sampling: str | None = None) -> Appendix:
     """The document for ``report`` (an :func:`~coder.agreement.report.agreement_report`
     result), with the project facts read from ``conn``."""
@@ -290,7 +347,8 @@ def build_appendix(conn, report: dict, *, sampling: str | None = None) -> Append
         pair_rows=pair_rows, notes=notes(report, labels), consensus=consensus,
         methods=methods_paragraph(report, labels, sampling=sampling, consensus=consensus,
                                   transcripts=report.get("transcripts", transcripts)),
-        provenance=Provenance(**prov).lines() if prov else ["no provenance recorded"])
+        provenance=Provenance(**prov).lines() if prov else ["no provenance recorded"],
+        machines=machine_coders(conn, coders))
 
 
 def _pairwise(report: dict) -> tuple[list[str], list[list[str]]]:

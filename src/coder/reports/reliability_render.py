@@ -166,6 +166,8 @@ def to_docx(doc: Appendix) -> bytes:
     d.add_heading("3. Coders and the double-coded sample", level=1)
     _table(d, ["Coder", "participant segments reviewed", "of them in the double-coded sample"],
            [[c["name"], str(c["reviewed"]), str(c["in_sample"])] for c in doc.coders])
+    for sentence in doc.machines:
+        d.add_paragraph(sentence)
     d.add_paragraph(doc.sampling)
     d.add_heading(f"4. Agreement per {doc.level_word}", level=1)
     d.add_paragraph("Legend: reliable ≥ .800 (green) · tentative ≥ .667 (amber) · unreliable "
