@@ -214,22 +214,34 @@ def test_maxqda_document_sets_become_attributes(project, db_path):
 
 
 def test_reimport_onto_existing_turns_maps_exactly_or_refuses(cli, db_path, tmp_path):
-    """A transcript already in the project keeps its turns: a selection of part of a turn
-    would widen its coding to the whole turn, so the import is refused, and nothing changes."""
+    """A transcript already in the project keeps its turns: a selection of part of one turn
+    becomes a coding of that turn with the stretch as its span; one over parts of two turns
+    would widen its coding to both whole turns, so the import is refused, and nothing
+    changes."""
     transcript = tmp_path / "doc.txt"
-    transcript.write_text("Interviewer: Why?\n\ndoc: First part. Second part.\n",
+    transcript.write_text("Interviewer: Why?\n\ndoc: First part. Second part.\n\n"
+                          "Interviewer: And?\n\ndoc: Third part. Fourth part.\n",
                           encoding="utf-8")
     assert cli("import", transcript).exit_code == 0
     text = rows(db_path, "SELECT text FROM transcript")[0][0]
-    whole = (text.index("First"), len(text.rstrip()))
-    part = (text.index("Second"), len(text.rstrip()))
+    whole = (text.index("First"), text.index("Second part.") + len("Second part."))
     exact = build(tmp_path / "exact.qdpx", "QualCoder 4.0", text, [whole])
     result = cli("import", exact)
     assert result.exit_code == 0, result.output
-    assert "mapped: doc onto its 2 existing segments (1 selections)" in result.output
+    assert "mapped: doc onto its 4 existing segments (1 selections)" in result.output
+    part = build(tmp_path / "part.qdpx", "QualCoder 4.0", text,
+                 [(text.index("Second"), text.index("Second part.") + len("Second part."))])
+    result = cli("import", part, "--coder-map", "Ann=Ann")  # the same person
+    assert result.exit_code == 0, result.output
+    assert "cover only part" not in result.output
+    turn = "First part. Second part."
+    assert rows(db_path, "SELECT s.n, k.span_start, k.span_end FROM coding k JOIN segment s "
+                         "ON s.id = k.segment_id") == \
+        [(2, turn.index("Second"), len(turn))]
     before = dump_db(db_path)
-    partial = build(tmp_path / "partial.qdpx", "QualCoder 4.0", text, [part])
-    result = cli("import", partial, "--coder-map", "Ann=Ann")  # the same person
+    partial = build(tmp_path / "partial.qdpx", "QualCoder 4.0", text,
+                    [(text.index("Second"), text.index("Third part.") + len("Third part."))])
+    result = cli("import", partial, "--coder-map", "Ann=Ann")
     assert result.exit_code == 1
     assert (f"error: {partial}: 1 selection(s) in 'doc' cover only part of a segment of the "
             "transcript already in the project") in result.output
@@ -239,24 +251,75 @@ def test_reimport_onto_existing_turns_maps_exactly_or_refuses(cli, db_path, tmp_
 
 def test_merging_a_copy_with_partial_selections_widens_them_and_says_so(cli, db_path, tmp_path):
     """`coder merge X.qdpx` brings a colleague's coding back even where their tool selected
-    part of a turn: the coding applies to the whole segment, and a warning says so (a plain
-    re-import onto existing turns is refused instead, above)."""
+    parts of two turns: the coding applies to both whole segments, and a warning says so (a
+    plain re-import onto existing turns is refused instead, above); part of one turn keeps
+    its stretch as the coding's span."""
     transcript = tmp_path / "doc.txt"
-    transcript.write_text("Interviewer: Why?\n\ndoc: First part. Second part.\n",
+    transcript.write_text("Interviewer: Why?\n\ndoc: First part. Second part.\n\n"
+                          "Interviewer: And?\n\ndoc: Third part. Fourth part.\n",
                           encoding="utf-8")
     assert cli("import", transcript).exit_code == 0
     text = rows(db_path, "SELECT text FROM transcript")[0][0]
     exact = build(tmp_path / "exact.qdpx", "QualCoder 4.0", text,
-                  [(text.index("First"), len(text.rstrip()))])
+                  [(text.index("First"), text.index("Second part.") + len("Second part."))])
     assert cli("import", exact).exit_code == 0  # the codebook, and Ann's coding of turn 2
     partial = build(tmp_path / "partial.qdpx", "QualCoder 4.0", text,
-                    [(text.index("Second"), len(text.rstrip()))])
+                    [(text.index("Second"), text.index("Third part.") + len("Third part."))])
     result = cli("merge", partial, "--coder-map", "Ann=Bob")  # Bob coded the copy
     assert result.exit_code == 0, result.output
     assert "1 selection(s) in 'doc' cover only part of a segment" in result.output
     assert "apply to the whole segment" in result.output
-    assert rows(db_path, "SELECT c.name, s.n FROM coding g JOIN coder c ON c.id = g.coder_id "
-                         "JOIN segment s ON s.id = g.segment_id ORDER BY 1") == \
-        [("Ann", 2), ("Bob", 2)]
+    assert rows(db_path, "SELECT c.name, s.n, k.span_start FROM coding k JOIN coder c ON "
+                         "c.id = k.coder_id JOIN segment s ON s.id = k.segment_id "
+                         "ORDER BY 1, 2") == [("Ann", 2, None), ("Bob", 2, None), ("Bob", 4, None)]
     again = cli("merge", partial, "--coder-map", "Ann=Bob")  # the same copy twice
     assert again.exit_code == 0 and "nothing new to merge" in again.output
+    one = build(tmp_path / "one.qdpx", "QualCoder 4.0", text,
+                [(text.index("Fourth"), text.index("Fourth part.") + len("Fourth part."))])
+    result = cli("merge", one, "--coder-map", "Ann=Carol")
+    assert result.exit_code == 0, result.output
+    assert "cover only part" not in result.output
+    turn = "Third part. Fourth part."
+    assert rows(db_path, "SELECT s.n, k.span_start, k.span_end FROM coding k JOIN coder c ON "
+                         "c.id = k.coder_id JOIN segment s ON s.id = k.segment_id WHERE "
+                         "c.name = 'Carol'") == [(4, turn.index("Fourth"), len(turn))]
+
+
+def test_a_marked_span_is_exported_as_its_selection_and_read_back(cli, db_path, tmp_path):
+    """A coding with a marked span (`m` in coder code) is exported as a selection of that
+    stretch, so that QualCoder, NVivo and ATLAS.ti show the sentence; importing the archive
+    again restores the span."""
+    import re
+
+    from coder.cli import app
+    from typer.testing import CliRunner
+
+    transcript = tmp_path / "doc.txt"
+    transcript.write_text("Interviewer: Why?\n\ndoc: First part. Second part.\n",
+                          encoding="utf-8")
+    codebook = tmp_path / "codebook.yaml"
+    codebook.write_text("name: spans\nthemes:\n  - key: power\n    label: Power\n",
+                        encoding="utf-8")
+    codings = tmp_path / "ann.csv"
+    codings.write_text("transcript,segment,code\ndoc,2,power\n", encoding="utf-8")
+    for args in (("import", transcript), ("codebook", "load", codebook),
+                 ("codings", "import", codings, "--coder", "ann")):
+        assert cli(*args).exit_code == 0, args
+    turn = "First part. Second part."
+    con = sqlite3.connect(db_path)
+    with con:
+        con.execute("UPDATE coding SET span_start = ?, span_end = ?",
+                    (turn.index("Second"), len(turn)))
+    con.close()
+    text = rows(db_path, "SELECT text FROM transcript")[0][0]
+    out = tmp_path / "spans.qdpx"
+    assert cli("export", "qdpx", out).exit_code == 0
+    qde = zipfile.ZipFile(out).read("project.qde").decode("utf-8")
+    coded = [(int(a), int(b)) for a, b in re.findall(
+        r'<PlainTextSelection[^>]*startPosition="(\d+)" endPosition="(\d+)"', qde)]
+    assert coded == [(text.index("Second"), text.index("Second") + len("Second part."))]
+    again = tmp_path / "again.db"
+    result = CliRunner().invoke(app, ["import", str(out), "--db", str(again)])
+    assert result.exit_code == 0, result.output
+    assert rows(again, "SELECT s.n, k.span_start, k.span_end FROM coding k JOIN segment s ON "
+                       "s.id = k.segment_id") == [(2, turn.index("Second"), len(turn))]

@@ -353,10 +353,15 @@ def _load(project: Project) -> dict:
             per_transcript[r.transcript_id].append(seg)
         names = {cid: name for cid, name, _ in coders}
         for r in conn.execute(select(K.c.segment_id, K.c.coder_id, K.c.code_key, K.c.memo,
-                                     K.c.created_at)):
-            segments[r.segment_id]["codings"].append(
+                                     K.c.created_at, K.c.span_start, K.c.span_end)):
+            seg = segments[r.segment_id]
+            span = None  # a marked sentence (coder code, `m`): that stretch of the turn
+            if r.span_start is not None and r.span_end is not None \
+                    and 0 <= r.span_start < r.span_end <= seg["end"] - seg["start"]:
+                span = (r.span_start, r.span_end)
+            seg["codings"].append(
                 {"coder_id": r.coder_id, "key": r.code_key, "memo": r.memo,
-                 "created_at": r.created_at})
+                 "created_at": r.created_at, "span": span})
         for r in conn.execute(select(R.c.segment_id, R.c.coder_id, R.c.memo, R.c.reviewed_at)
                               .where(has_memo)):
             segments[r.segment_id]["memos"].append(

@@ -369,6 +369,17 @@ def _whole(text: str, start: int, end: int, hits: list[_Seg]) -> bool:
     return not any(ch.isalnum() for ch in left + right)
 
 
+def _span(text: str, seg: _Seg, sel: RefiSelection) -> tuple[int, int] | None:
+    """The part of ``seg`` that ``sel`` covers, as offsets into the segment's text (without
+    surrounding white space), or None when that is no word."""
+    start, end = max(sel.start, seg.start), min(sel.end, seg.end)
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return (start - seg.start, end - seg.start) if start < end else None
+
+
 def _insert_transcript(conn, item: _Planned, interviewer: str | None, spans,
                        refi: RefiProject) -> None:
     text = item.source.text
@@ -432,6 +443,11 @@ class _Collector:
         # selections narrower than the segments they land on, by (source name, existing)
         self.partial: dict[tuple[str, bool], list[RefiSelection]] = defaultdict(list)
         self.widen = False  # partial selections on existing transcripts too (coder merge)
+        # (coder, segment, code) → the stretch of the turn each selection marked, None for
+        # the whole turn: one stretch is kept as the coding's span (SPEC: the marked sentence)
+        self.spans: dict[tuple[int, int, str], list[tuple[tuple[int, int] | None,
+                                                          tuple[str, bool], RefiSelection]]] \
+            = defaultdict(list)
 
     def coder(self, guid: str | None) -> tuple[int, str]:
         """``(coder id, name)`` of a user GUID; an unknown user becomes a coder of its own."""
@@ -456,7 +472,10 @@ class _Collector:
         landed = PlacedSelection(sel.guid, placed.transcript, sel.start, sel.end,
                                  sorted(seg.n for seg in hits), [])
         self.report.selections.append(landed)
-        if sel.codings and not _whole(placed.text, sel.start, sel.end, hits):
+        whole = _whole(placed.text, sel.start, sel.end, hits)
+        # Part of one turn is a span of that turn (kept exactly); part of several is not.
+        span = None if whole or len(hits) != 1 else _span(placed.text, hits[0], sel)
+        if sel.codings and not whole and span is None:
             self.partial[(source.name, placed.existing)].append(sel)
         # a selection's Description is the memo of its codings (QualCoder, ATLAS.ti, coder),
         # unless it repeats a note of the selection itself (coder's memo on the segment)
@@ -477,6 +496,8 @@ class _Collector:
             for seg in hits:
                 self.codes[(cid, seg.id)].add(key)
                 self.coding_memos[(cid, seg.id, key)] += [text for _, text in memos] + described
+                self.spans[(cid, seg.id, key)].append(
+                    (span, (source.name, placed.existing), sel))
         memos = self._notes(sel.notes) + ([(None, sel.description)]
                                           if sel.description and not sel.codings else [])
         for author, text in memos:  # the note's author, else whoever coded the selection
@@ -488,10 +509,19 @@ class _Collector:
                     self.review_memos[(cid, seg.id)].append(text)
 
     def check_partial(self) -> None:
-        """Codings are made on whole segments: a selection that covers only part of the
-        segments it lands on would be widened. On an existing transcript that is refused; on
-        a new one split into speaker turns it is done, and said."""
+        """A coding has one span at most: a selection that covers part of one segment keeps
+        that stretch; one that covers part of several segments, or a code selected twice in
+        one segment, would be widened to the whole segment. On an existing transcript that is
+        refused (unless ``widen``); on a new one split into speaker turns it is done, and
+        said."""
+        for found in self.spans.values():
+            if len({span for span, _, _ in found}) > 1:  # two stretches, or one and the turn
+                for span, where, sel in found:
+                    if span is not None and sel not in self.partial[where]:
+                        self.partial[where].append(sel)
         for (name, existing), selections in sorted(self.partial.items()):
+            if not selections:
+                continue
             sel = selections[0]
             label = sel.name if sel.name and len(sel.name) <= 60 else (
                 f"{sel.name[:57]}…" if sel.name else sel.guid)
@@ -513,6 +543,11 @@ class _Collector:
                 f"of a speaker turn (first: {example}); their codings apply to the whole turn, "
                 "as coder codes whole turns")
 
+    def _span_of(self, cid: int, sid: int, key: str) -> tuple[int, int] | None:
+        """The one stretch all selections of ``key`` marked in the segment, else None."""
+        spans = {span for span, _, _ in self.spans.get((cid, sid, key), ())}
+        return spans.pop() if len(spans) == 1 else None
+
     def _notes(self, guids: list[str]) -> list[tuple[str | None, str]]:
         self.used_notes.update(guids)
         notes = self.refi.notes
@@ -532,8 +567,10 @@ class _Collector:
             self.report.reviewed += len(covered)
         rows = [{"coder_id": cid, "segment_id": sid, "code_key": key,
                  "codebook_id": codebook_id, "created_at": now,
-                 "memo": "; ".join(dict.fromkeys(self.coding_memos[(cid, sid, key)])) or None}
-                for (cid, sid), keys in self.codes.items() for key in sorted(keys)]
+                 "memo": "; ".join(dict.fromkeys(self.coding_memos[(cid, sid, key)])) or None,
+                 "span_start": span[0] if span else None, "span_end": span[1] if span else None}
+                for (cid, sid), keys in self.codes.items() for key in sorted(keys)
+                for span in [self._span_of(cid, sid, key)]]
         if rows:
             conn.execute(insert(K), rows)
         self.report.codings = len(rows)
