@@ -6,31 +6,13 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import sqlite3
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from conftest import CODEBOOK, CORPUS
+from conftest import CODEBOOK, CORPUS, q, run
 
 GOLDEN = Path(__file__).parent / "golden"
-
-
-def run(db: Path, *args, expect: int = 0):
-    from coder.cli import app
-
-    result = CliRunner().invoke(app, [str(a) for a in args], env={"CODER_DB": str(db)})
-    assert result.exit_code == expect, (args, result.output)
-    return result
-
-
-def q(db: Path, sql: str, *params):
-    con = sqlite3.connect(db)
-    try:
-        return con.execute(sql, params).fetchall()
-    finally:
-        con.close()
 
 
 @pytest.fixture
