@@ -121,6 +121,15 @@ def copy_db(source: Path, target: Path) -> Path:
     return target
 
 
+def check_golden(path: Path, actual: str) -> None:
+    """``actual`` must equal the golden file at ``path``; ``UPDATE_GOLDEN=1`` (re)writes it."""
+    if os.environ.get("UPDATE_GOLDEN"):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(actual, encoding="utf-8")
+    assert path.exists(), f"{path} missing — run with UPDATE_GOLDEN=1 to create it"
+    assert actual == path.read_text(encoding="utf-8")
+
+
 def query(url: str, sql: str, **params) -> list[tuple]:
     """Rows of one SQL query on the project at ``url`` (a path or URL), any back end."""
     from sqlalchemy import create_engine, text

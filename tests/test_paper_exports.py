@@ -14,10 +14,12 @@ import re
 import shutil
 import subprocess
 import sys
+from functools import partial
 from pathlib import Path
 
 import pytest
 
+from conftest import run
 from test_reports import _invoke, needs_sample, sample, small, small_db  # noqa: F401
 
 HERE = Path(__file__).parent
@@ -33,10 +35,8 @@ def needs(tool: str) -> str:
     return path
 
 
-def run_ok(db: Path, *args):
-    result = _invoke(db, *args)
-    assert result.exit_code == 0, (args, result.output)
-    return result
+# ``coder ARGS`` with ``sys.argv`` set (as test_reports._invoke), exit code 0 asserted
+run_ok = partial(run, argv=True)
 
 
 # --- LaTeX ---------------------------------------------------------------------------------
