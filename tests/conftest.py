@@ -121,6 +121,14 @@ def copy_db(source: Path, target: Path) -> Path:
     return target
 
 
+def write(path: Path, content: str | bytes) -> Path:
+    """Write ``content`` (text as UTF-8, bytes as they are, newlines untouched) to ``path``,
+    making its folder; returns the path."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
+    return path
+
+
 def check_golden(path: Path, actual: str) -> None:
     """``actual`` must equal the golden file at ``path``; ``UPDATE_GOLDEN=1`` (re)writes it."""
     if os.environ.get("UPDATE_GOLDEN"):

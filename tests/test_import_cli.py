@@ -4,24 +4,14 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from pathlib import Path
 
 import jsonschema
 import pytest
 
-from conftest import CORPUS, SHARED, dump_db, dump_url, q
+from conftest import CORPUS, SHARED, dump_db, dump_url, q, write
 
 GOOD = "Interviewer: What happened in January?\n\nKZ-01: Power changed hands.\n\n" \
        "Interviewer: And then?\n\nKZ-01: Reforms followed.\n"
-
-
-def write(path: Path, content: str | bytes) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if isinstance(content, str):
-        path.write_text(content, encoding="utf-8")
-    else:
-        path.write_bytes(content)
-    return path
 
 
 def test_sample_corpus_imports_with_attributes(cli, db_path):
