@@ -1,4 +1,5 @@
-"""Shared fixtures: fresh projects, the CLI runner, paths to the shared contract and corpus."""
+"""Shared fixtures: fresh projects, the CLI runner, paths to the shared contract and corpus;
+and plain helpers the test modules import (``from conftest import run, q, ...``)."""
 
 from __future__ import annotations
 
@@ -67,6 +68,74 @@ def cli(runner: CliRunner, db_url: str):
                              env={"CODER_DB": db_url})
 
     return invoke
+
+
+def run(db: Path | str | None, *args, expect: int | None = 0, input: str | None = None,
+        env: dict[str, str] | None = None, argv: bool = False):
+    """Run ``coder ARGS`` in-process (typer's CliRunner) against the project ``db`` (a path or
+    URL, passed as ``CODER_DB``; ``None`` unsets it, for commands that name their ``--db``).
+
+    The exit code must be ``expect`` (``None``: not checked — the test looks at it itself).
+    ``env`` adds variables (e.g. ``{"COLUMNS": "200"}`` for wide tables); ``argv=True`` also
+    sets ``sys.argv`` to the command line, which reports record as their provenance.
+    Returns the click Result."""
+    import sys
+
+    from coder.cli import app
+
+    argv_was = sys.argv
+    if argv:
+        sys.argv = ["coder", *[str(a) for a in args]]
+    try:
+        result = CliRunner().invoke(app, [str(a) for a in args], input=input,
+                                    env={"CODER_DB": None if db is None else str(db),
+                                         **(env or {})})
+    finally:
+        sys.argv = argv_was
+    if expect is not None:
+        assert result.exit_code == expect, (args, result.output)
+    return result
+
+
+def q(db: Path | str, sql: str, *params) -> list[tuple]:
+    """Rows of one SQL query (``?`` placeholders) on the SQLite project file ``db``."""
+    import sqlite3
+
+    con = sqlite3.connect(db)
+    try:
+        return con.execute(sql, params).fetchall()
+    finally:
+        con.close()
+
+
+def copy_db(source: Path, target: Path) -> Path:
+    """Copy the SQLite project ``source`` to ``target`` with SQLite's backup API."""
+    import sqlite3
+
+    src, dst = sqlite3.connect(source), sqlite3.connect(target)
+    try:
+        src.backup(dst)
+    finally:
+        src.close()
+        dst.close()
+    return target
+
+
+def write(path: Path, content: str | bytes) -> Path:
+    """Write ``content`` (text as UTF-8, bytes as they are, newlines untouched) to ``path``,
+    making its folder; returns the path."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
+    return path
+
+
+def check_golden(path: Path, actual: str) -> None:
+    """``actual`` must equal the golden file at ``path``; ``UPDATE_GOLDEN=1`` (re)writes it."""
+    if os.environ.get("UPDATE_GOLDEN"):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(actual, encoding="utf-8")
+    assert path.exists(), f"{path} missing — run with UPDATE_GOLDEN=1 to create it"
+    assert actual == path.read_text(encoding="utf-8")
 
 
 def query(url: str, sql: str, **params) -> list[tuple]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -17,7 +16,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import insert
 
-from conftest import ROOT, dump_db
+from conftest import ROOT, dump_db, q
 
 KZ01 = """\
 Interviewer: Thank you for joining. How did you see the events of January?
@@ -97,18 +96,10 @@ def coded(project, tmp_path):
     return project
 
 
-def query(db_path: Path, sql: str, *args) -> list[tuple]:
-    con = sqlite3.connect(db_path)
-    try:
-        return con.execute(sql, args).fetchall()
-    finally:
-        con.close()
-
-
 def codings(db_path: Path, coder: str = "alice") -> dict[str, set[str]]:
     """'transcript:n' → codes of the coder."""
     found: dict[str, set[str]] = {}
-    for tid, n, key in query(db_path, """
+    for tid, n, key in q(db_path, """
             SELECT s.transcript_id, s.n, k.code_key FROM coding k
             JOIN segment s ON s.id = k.segment_id JOIN coder c ON c.id = k.coder_id
             WHERE c.name = ?""", coder):
@@ -118,7 +109,7 @@ def codings(db_path: Path, coder: str = "alice") -> dict[str, set[str]]:
 
 def reviews(db_path: Path, coder: str = "alice") -> dict[str, str | None]:
     """'transcript:n' → memo of every segment the coder reviewed."""
-    return {f"{tid}:{n}": memo for tid, n, memo in query(db_path, """
+    return {f"{tid}:{n}": memo for tid, n, memo in q(db_path, """
             SELECT s.transcript_id, s.n, r.memo FROM review r
             JOIN segment s ON s.id = r.segment_id JOIN coder c ON c.id = r.coder_id
             WHERE c.name = ?""", coder)}
@@ -135,7 +126,7 @@ def test_codings_and_reviews_exactly_as_decided(coded, cli, db_path):
         "kz01:6": {"csto_efficacy.peacekeeping", "power_transfer"},
     }
     assert reviews(db_path) == {"kz01:2": None, "kz01:4": None, "kz01:6": None}
-    assert query(db_path, "SELECT name, kind FROM coder") == [("alice", "human")]
+    assert q(db_path, "SELECT name, kind FROM coder") == [("alice", "human")]
     assert "saved kz01:2 — csto_efficacy" in result.output
     assert "alice 0/5 reviewed (0%)" in result.output
     assert "alice 3/5 reviewed (60%)" in result.output

@@ -7,7 +7,6 @@ tests/test_codebook.py`` after an intended change, and review the diff.
 from __future__ import annotations
 
 import json
-import os
 import re
 import textwrap
 from datetime import datetime, timezone
@@ -16,7 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import insert, select
 
-from conftest import CODEBOOK, dump_db
+from conftest import CODEBOOK, check_golden, dump_db
 
 from coder.codebook import (
     CodebookInvalid, current_codebook, diff_codebooks, load_codebook, load_codebook_file,
@@ -44,15 +43,6 @@ def load_file(project, path: Path, *, drop: bool = False):
     spec = load_codebook_file(path)
     with project.write() as conn:
         return load_codebook(conn, spec, spec.source, drop=drop)
-
-
-def check_golden(name: str, actual: str) -> None:
-    path = GOLDEN / name
-    if os.environ.get("UPDATE_GOLDEN"):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(actual, encoding="utf-8")
-    assert path.exists(), f"{path} missing — run with UPDATE_GOLDEN=1 to create it"
-    assert actual == path.read_text(encoding="utf-8")
 
 
 def fields(code) -> tuple:
@@ -123,14 +113,14 @@ def test_default_codebook_validates_and_loads(project):
 def test_default_codebook_markdown_golden(project):
     load_file(project, CODEBOOK)
     with project.read() as conn:
-        check_golden("codebook-csto-2022.md", export_markdown(require_codebook(conn)))
+        check_golden(GOLDEN / "codebook-csto-2022.md", export_markdown(require_codebook(conn)))
 
 
 @needs_csto
 def test_default_codebook_latex_golden(project):
     load_file(project, CODEBOOK)
     with project.read() as conn:
-        check_golden("codebook-csto-2022.tex", export_latex(require_codebook(conn)))
+        check_golden(GOLDEN / "codebook-csto-2022.tex", export_latex(require_codebook(conn)))
 
 
 @pytest.mark.parametrize("path", [SMALL, CODEBOOK], ids=["small", "csto-2022"])
@@ -343,9 +333,9 @@ def test_small_codebook_exports_golden(project):
     load_file(project, SMALL)
     with project.read() as conn:
         info = require_codebook(conn)
-    check_golden("codebook-small.md", export_markdown(info))
-    check_golden("codebook-small.tex", export_latex(info))
-    check_golden("codebook-small.yaml", export_yaml(info))
+    check_golden(GOLDEN / "codebook-small.md", export_markdown(info))
+    check_golden(GOLDEN / "codebook-small.tex", export_latex(info))
+    check_golden(GOLDEN / "codebook-small.yaml", export_yaml(info))
 
 
 def test_cli_export_matches_library(cli, project, tmp_path):

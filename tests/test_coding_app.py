@@ -4,33 +4,14 @@ and database out; snapshots of its screen at 80×24 and 120×40; spans from the 
 from __future__ import annotations
 
 import asyncio
-import os
 import re
-import sqlite3
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from conftest import CODEBOOK, CORPUS
+from conftest import CODEBOOK, CORPUS, check_golden, q, run
 
 GOLDEN = Path(__file__).parent / "golden"
-
-
-def run(db: Path, *args, expect: int = 0):
-    from coder.cli import app
-
-    result = CliRunner().invoke(app, [str(a) for a in args], env={"CODER_DB": str(db)})
-    assert result.exit_code == expect, (args, result.output)
-    return result
-
-
-def q(db: Path, sql: str, *params):
-    con = sqlite3.connect(db)
-    try:
-        return con.execute(sql, params).fetchall()
-    finally:
-        con.close()
 
 
 @pytest.fixture
@@ -172,9 +153,5 @@ def test_screen_snapshots(sample, size):
 
     drive(sample, ["3", shot], size=size)
     svg = re.sub(r"terminal-\d+", "terminal", shots["svg"])
-    path = GOLDEN / f"coding-app-{size[0]}x{size[1]}.svg"
-    if os.environ.get("UPDATE_GOLDEN"):
-        path.write_text(svg, encoding="utf-8")
-    assert path.exists(), f"{path} missing — run with UPDATE_GOLDEN=1"
-    assert svg == path.read_text(encoding="utf-8")
+    check_golden(GOLDEN / f"coding-app-{size[0]}x{size[1]}.svg", svg)
     assert shots["turn"].width >= 40 and shots["codes"].width >= 28

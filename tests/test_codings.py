@@ -34,45 +34,41 @@ def sheet(tmp_path: Path, rows: list[list], name="codings.csv") -> Path:
     return path
 
 
-def q(url, sql):
-    return query(url, sql)
-
-
 def test_import_stores_codings_and_covers_every_participant_segment(coded, db_url, tmp_path):
     f = sheet(tmp_path, [["KZ-01", 2, "power_transfer.end_of_dual_power", "clear case"],
                          ["KZ-01", 4, "csto_efficacy.rapid_deployment", ""],
                          ["KZ-01", 4, "csto_efficacy", ""]])
     result = coded("codings", "import", "--new-coder", f, "--coder", "alice")
     assert result.exit_code == 0, result.output
-    assert sorted(q(db_url, "SELECT s.n, c.code_key FROM coding c JOIN segment s ON "
-                             "s.id = c.segment_id")) == [
+    assert sorted(query(db_url, "SELECT s.n, c.code_key FROM coding c JOIN segment s ON "
+                                 "s.id = c.segment_id")) == [
         (2, "power_transfer.end_of_dual_power"), (4, "csto_efficacy"),
         (4, "csto_efficacy.rapid_deployment")]
     # segment 6 is not in the file but the import covers the whole transcript (SPEC §6)
-    assert sorted(q(db_url, "SELECT s.n FROM review r JOIN segment s ON s.id = r.segment_id")) \
+    assert sorted(query(db_url, "SELECT s.n FROM review r JOIN segment s ON s.id = r.segment_id")) \
         == [(2,), (4,), (6,)]
-    assert q(db_url, "SELECT memo FROM review WHERE memo IS NOT NULL") == [("clear case",)]
-    versions = q(db_url, "SELECT DISTINCT codebook_id FROM coding")
+    assert query(db_url, "SELECT memo FROM review WHERE memo IS NOT NULL") == [("clear case",)]
+    versions = query(db_url, "SELECT DISTINCT codebook_id FROM coding")
     assert versions == [(1,)]
 
 
 def test_partial_import_covers_only_the_rows_segments(coded, db_url, tmp_path):
     f = sheet(tmp_path, [["KZ-01", 4, "", ""]])
     assert coded("codings", "import", "--new-coder", f, "--coder", "bob", "--partial").exit_code == 0
-    assert q(db_url, "SELECT s.n FROM review r JOIN segment s ON s.id = r.segment_id") == [(4,)]
-    assert q(db_url, "SELECT count(*) FROM coding") == [(0,)]
+    assert query(db_url, "SELECT s.n FROM review r JOIN segment s ON s.id = r.segment_id") == [(4,)]
+    assert query(db_url, "SELECT count(*) FROM coding") == [(0,)]
 
 
 def test_reimport_replaces_and_is_idempotent(coded, db_url, tmp_path):
     f = sheet(tmp_path, [["KZ-01", 2, "power_transfer", ""], ["KZ-01", 6, "reforms", ""]])
     assert coded("codings", "import", "--new-coder", f, "--coder", "alice").exit_code == 0
-    before = q(db_url, "SELECT coder_id, segment_id, code_key FROM coding ORDER BY 1, 2, 3")
+    before = query(db_url, "SELECT coder_id, segment_id, code_key FROM coding ORDER BY 1, 2, 3")
     assert coded("codings", "import", "--new-coder", f, "--coder", "alice").exit_code == 0
-    assert q(db_url, "SELECT coder_id, segment_id, code_key FROM coding ORDER BY 1, 2, 3") \
+    assert query(db_url, "SELECT coder_id, segment_id, code_key FROM coding ORDER BY 1, 2, 3") \
         == before
     g = sheet(tmp_path, [["KZ-01", 2, "reforms", ""]], name="second.csv")
     assert coded("codings", "import", "--new-coder", g, "--coder", "alice").exit_code == 0
-    assert q(db_url, "SELECT code_key FROM coding") == [("reforms",)]
+    assert query(db_url, "SELECT code_key FROM coding") == [("reforms",)]
 
 
 BAD_ROWS = {

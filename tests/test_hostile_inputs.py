@@ -19,7 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CODEBOOK, dump_url, query
+# preparatory commands run in-process with conftest.run; only the case under test runs in
+# the capped subprocess (coder below)
+from conftest import CODEBOOK, copy_db, dump_url, query, run
 
 MEMORY_CAP = 1 << 30   # bytes of address space for one coder process
 TIME_LIMIT = 30        # seconds
@@ -65,45 +67,23 @@ def assert_refused(result, *, names: str, line: int | None = None, says: str = "
     return error
 
 
-def setup(*args, db: Path) -> None:
-    """A preparatory ``coder ARGS`` run in-process (only the case under test needs the cap)."""
-    from typer.testing import CliRunner
-
-    from coder.cli import app
-
-    result = CliRunner().invoke(app, [str(a) for a in args], env={"CODER_DB": str(db)})
-    assert result.exit_code == 0, result.output
-
-
 @pytest.fixture(scope="module")
 def template(tmp_path_factory) -> Path:
     """A project with one transcript (participant segments 2 and 4) and the study codebook,
     built once in-process."""
-    from typer.testing import CliRunner
-
-    from coder.cli import app
-
     folder = tmp_path_factory.mktemp("template")
     db = folder / "project.db"
     t = folder / "KZ-01.txt"
     t.write_text(TRANSCRIPT, encoding="utf-8")
-    runner = CliRunner()
-    for args in (("import", t), ("codebook", "load", CODEBOOK)):
-        result = runner.invoke(app, [str(a) for a in args], env={"CODER_DB": str(db)})
-        assert result.exit_code == 0, result.output
+    run(db, "import", t)
+    run(db, "codebook", "load", CODEBOOK)
     return db
 
 
 @pytest.fixture
 def proj(template, tmp_path) -> Path:
     """A copy of the template project for one test."""
-    db = tmp_path / "project.db"
-    source = sqlite3.connect(template)
-    target = sqlite3.connect(db)
-    source.backup(target)
-    source.close()
-    target.close()
-    return db
+    return copy_db(template, tmp_path / "project.db")
 
 
 # ------------------------------------------------------------------------------ YAML bombs
@@ -164,7 +144,7 @@ def test_codes_nested_too_deep(proj, tmp_path, depth):
 def test_codes_nested_twenty_deep_load(proj, tmp_path):
     book = tmp_path / "deep.yaml"
     book.write_text(nested_codebook(20), encoding="utf-8")
-    setup("codebook", "load", book, db=proj)
+    run(proj, "codebook", "load", book)
 
 
 def test_lone_surrogate_in_codebook(proj, tmp_path):
@@ -303,8 +283,8 @@ def _keyword_project(proj, tmp_path, keyword: str, turn: str) -> None:
                     f"    keywords:\n      - power\n      - {keyword}\n", encoding="utf-8")
     t = tmp_path / "KZ-03.txt"
     t.write_text(f"Interviewer: Tell me.\n\nKZ-03: {turn}\n", encoding="utf-8")
-    setup("import", t, db=proj)
-    setup("codebook", "load", book, db=proj)
+    run(proj, "import", t)
+    run(proj, "codebook", "load", book)
 
 
 def test_catastrophic_keyword_regex_stops(proj, tmp_path):
@@ -365,7 +345,7 @@ def test_cp1252_csv_names_the_encoding_option(proj, tmp_path):
     result = coder("codings", "import", "--new-coder", path, "--coder", "alice", cwd=tmp_path, db=proj)
     assert_refused(result, names=str(path), line=2, says="not UTF-8", before=before, db=proj)
     assert "--encoding cp1252" in result.stderr
-    setup("codings", "import", "--new-coder", path, "--coder", "alice", "--encoding", "cp1252", db=proj)
+    run(proj, "codings", "import", "--new-coder", path, "--coder", "alice", "--encoding", "cp1252")
     assert _memos(proj) == ["café"]
 
 
@@ -385,7 +365,7 @@ def _memos(db: Path) -> list[str]:
 def test_spreadsheet_dialects_import(proj, tmp_path, encoded):
     text = "transcript,segment,code,memo\r\nKZ-01,2,power_transfer,a note\r\n"
     path = codings_file(tmp_path, encoded(text), name="codings.txt")
-    setup("codings", "import", "--new-coder", path, "--coder", "alice", db=proj)
+    run(proj, "codings", "import", "--new-coder", path, "--coder", "alice")
     assert _memos(proj) == ["a note"]
 
 
@@ -398,7 +378,7 @@ def test_unreadable_header_says_what_it_saw(proj, tmp_path):
 def test_duplicate_rows_do_not_double_the_memo(proj, tmp_path):
     row = "KZ-01,2,power_transfer,same note\n"
     path = codings_file(tmp_path, "transcript,segment,code,memo\n" + row + row)
-    setup("codings", "import", "--new-coder", path, "--coder", "alice", db=proj)
+    run(proj, "codings", "import", "--new-coder", path, "--coder", "alice")
     assert _memos(proj) == ["same note"]
 
 
@@ -583,7 +563,7 @@ def test_refi_codes_nested_too_deep(proj, tmp_path, depth):
 def test_refi_codes_thirty_deep_load(proj, tmp_path):
     path = tmp_path / "deep.qdc"
     path.write_text(qdc(30), encoding="utf-8")
-    setup("codebook", "import", path, db=proj)
+    run(proj, "codebook", "import", path)
 
 
 def test_file_name_that_is_not_utf8(proj, tmp_path):
@@ -615,4 +595,4 @@ def test_codebook_in_another_encoding(proj, tmp_path):
     result = coder("codebook", "load", book, cwd=tmp_path, db=proj)
     assert_refused(result, names=str(book), line=1, says="not UTF-8", before=before, db=proj)
     assert "--encoding" in result.stderr
-    setup("codebook", "load", book, "--encoding", "cp1251", db=proj)
+    run(proj, "codebook", "load", book, "--encoding", "cp1251")

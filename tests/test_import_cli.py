@@ -4,49 +4,31 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from pathlib import Path
 
 import jsonschema
 import pytest
 
-from conftest import CORPUS, SHARED, dump_db, dump_url
+from conftest import CORPUS, SHARED, dump_db, dump_url, q, write
 
 GOOD = "Interviewer: What happened in January?\n\nKZ-01: Power changed hands.\n\n" \
        "Interviewer: And then?\n\nKZ-01: Reforms followed.\n"
 
 
-def write(path: Path, content: str | bytes) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if isinstance(content, str):
-        path.write_text(content, encoding="utf-8")
-    else:
-        path.write_bytes(content)
-    return path
-
-
-def rows(db_path, sql):
-    con = sqlite3.connect(db_path)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
-
-
 def test_sample_corpus_imports_with_attributes(cli, db_path):
     result = cli("import", CORPUS, "--meta", CORPUS / "participants.csv")
     assert result.exit_code == 0, result.output
-    ids = [r[0] for r in rows(db_path, "SELECT id FROM transcript ORDER BY id")]
+    ids = [r[0] for r in q(db_path, "SELECT id FROM transcript ORDER BY id")]
     assert ids == ["AM-01", "BY-01", "KG-01", "KZ-01", "KZ-02", "KZ-03",
                    "RU-01", "RU-02", "RU-03", "RU-04", "TJ-01"]
-    countries = dict(rows(db_path, "SELECT transcript_id, value FROM attribute "
-                                   "WHERE name = 'country'"))
+    countries = dict(q(db_path, "SELECT transcript_id, value FROM attribute "
+                                "WHERE name = 'country'"))
     assert sorted(countries.values()).count("Kazakhstan") == 3
     assert sorted(countries.values()).count("Russia") == 4
     # strictly alternating interviews: odd segments interviewer, even segments the expert
-    bad = rows(db_path, "SELECT transcript_id, n, role FROM segment WHERE "
-                        "(n % 2 = 1 AND role != 'interviewer') OR (n % 2 = 0 AND role != 'participant')")
+    bad = q(db_path, "SELECT transcript_id, n, role FROM segment WHERE "
+                     "(n % 2 = 1 AND role != 'interviewer') OR (n % 2 = 0 AND role != 'participant')")
     assert bad == []
-    counts = rows(db_path, "SELECT transcript_id, count(*) FROM segment GROUP BY transcript_id")
+    counts = q(db_path, "SELECT transcript_id, count(*) FROM segment GROUP BY transcript_id")
     assert all(8 <= n <= 20 for _, n in counts)
 
 
@@ -71,7 +53,7 @@ def test_changed_content_needs_replace_and_no_codings(cli, db_path, tmp_path):
     assert dump_db(db_path) == before
     result = cli("import", f, "--replace")
     assert result.exit_code == 0, result.output
-    assert rows(db_path, "SELECT count(*) FROM segment")[0][0] == 5
+    assert q(db_path, "SELECT count(*) FROM segment")[0][0] == 5
     # with a coding, --replace is refused
     con = sqlite3.connect(db_path)
     con.execute("INSERT INTO coder (name, kind, created_at) VALUES ('alice', 'human', '2026-01-01')")
@@ -106,7 +88,7 @@ def test_metadata_warnings_and_front_matter_wins(cli, db_path, tmp_path):
     result = cli("import", tmp_path / "in", "--meta", meta)
     assert result.exit_code == 0, result.output
     assert "warning: " in result.output and "'XX-99' matches no transcript" in result.output
-    attrs = dict(((t, n), v) for t, n, v in rows(db_path, "SELECT * FROM attribute"))
+    attrs = dict(((t, n), v) for t, n, v in q(db_path, "SELECT * FROM attribute"))
     assert attrs[("AM-01", "country")] == "Armenia"      # front matter wins
     assert attrs[("AM-01", "mode")] == "offline"         # the CSV fills the rest
     assert attrs[("KZ-01", "country")] == "Kazakhstan"
@@ -116,7 +98,7 @@ def test_interviewer_option_and_missing_interviewer_warning(cli, db_path, tmp_pa
     f = write(tmp_path / "a" / "T1.txt", "Moderator: Hi?\n\nExpert: Hello.\n")
     result = cli("import", f, "--interviewer", "Moderator")
     assert result.exit_code == 0
-    assert rows(db_path, "SELECT n, role FROM segment ORDER BY n") == [
+    assert q(db_path, "SELECT n, role FROM segment ORDER BY n") == [
         (1, "interviewer"), (2, "participant")]
     g = write(tmp_path / "b" / "T2.txt", "Alpha: Hi?\n\nBeta: Hello.\n")
     result = cli("import", g)
@@ -127,8 +109,8 @@ def test_interviewer_option_and_missing_interviewer_warning(cli, db_path, tmp_pa
 def test_offsets_point_into_the_transcript_text(cli, db_path, tmp_path):
     f = write(tmp_path / "in" / "KZ-01.txt", GOOD)
     assert cli("import", f).exit_code == 0
-    text = rows(db_path, "SELECT text FROM transcript")[0][0]
-    for seg_text, a, b in rows(db_path, "SELECT text, char_start, char_end FROM segment"):
+    text = q(db_path, "SELECT text FROM transcript")[0][0]
+    for seg_text, a, b in q(db_path, "SELECT text, char_start, char_end FROM segment"):
         assert text[a:b] == seg_text
 
 

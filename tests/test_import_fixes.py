@@ -4,22 +4,15 @@ own labels, re-splitting with --replace, `coder transcripts remove` and `relabel
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
-from conftest import CORPUS, dump_url, query
+from conftest import CORPUS, dump_url, query, write
 
 DIARIZED = ("1\n00:00:01,000 --> 00:00:03,000\n[SPEAKER_00]: Как вы оцениваете миссию?\n\n"
             "2\n00:00:03,500 --> 00:00:08,000\n[SPEAKER_01]: Она была успешной.\n\n"
             "3\n00:00:08,500 --> 00:00:09,000\n[SPEAKER_02]: И быстрой.\n\n"
             "4\n00:00:09,500 --> 00:00:11,000\n[SPEAKER_00]: Спасибо.\n")
-
-
-def write(path: Path, content: str | bytes) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
-    return path
 
 
 def segments(cli, tid: str) -> list[tuple]:

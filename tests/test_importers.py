@@ -13,17 +13,13 @@ from coder.errors import InputError
 from coder.importers import SUFFIXES, parse_file
 from coder.importers.text import split_label
 
+from conftest import write
+
 FORMATS = Path(__file__).parent / "fixtures" / "formats"
 
 
 def speakers(parsed) -> list[str]:
     return [t.speaker for t in parsed.turns]
-
-
-def write(tmp_path: Path, name: str, data: bytes | str) -> Path:
-    path = tmp_path / name
-    path.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
-    return path
 
 
 def error_text(path: Path, **kwargs) -> str:
@@ -97,7 +93,7 @@ def test_text_turns_and_continuation():
 
 
 def test_same_speaker_paragraphs_merge(tmp_path):
-    path = write(tmp_path, "t.txt", "Q: One?\n\nA: First.\n\nA: Second.\n\nQ: Two?\n")
+    path = write(tmp_path / "t.txt", "Q: One?\n\nA: First.\n\nA: Second.\n\nQ: Two?\n")
     parsed = parse_file(path)
     assert speakers(parsed) == ["Q", "A", "Q"]
     assert parsed.turns[1].text == "First.\n\nSecond."
@@ -111,7 +107,7 @@ def test_same_speaker_paragraphs_merge(tmp_path):
 def test_encodings_and_line_ends(tmp_path, encode):
     source = (FORMATS / "labelled.txt").read_text(encoding="utf-8")
     plain = parse_file(FORMATS / "labelled.txt")
-    parsed = parse_file(write(tmp_path, "t.txt", encode(source)))
+    parsed = parse_file(write(tmp_path / "t.txt", encode(source)))
     assert [(t.speaker, t.text, t.line) for t in parsed.turns] == \
            [(t.speaker, t.text, t.line) for t in plain.turns]
     assert not any("\r" in t.text or "\ufeff" in t.text for t in parsed.turns)
@@ -119,12 +115,12 @@ def test_encodings_and_line_ends(tmp_path, encode):
 
 
 def test_text_is_nfc(tmp_path):
-    parsed = parse_file(write(tmp_path, "t.txt", "Q: Cafe\u0301?\n\nA: Oui.\n"))
+    parsed = parse_file(write(tmp_path / "t.txt", "Q: Cafe\u0301?\n\nA: Oui.\n"))
     assert parsed.turns[0].text == "Caf\u00e9?"
 
 
 def test_explicit_encoding(tmp_path):
-    path = write(tmp_path, "t.txt", "Q: Привет?\n\nA: Да.\n".encode("cp1251"))
+    path = write(tmp_path / "t.txt", "Q: Привет?\n\nA: Да.\n".encode("cp1251"))
     assert parse_file(path, encoding="cp1251").turns[0].text == "Привет?"
 
 
@@ -158,7 +154,7 @@ def test_markdown_front_matter_and_turns():
 
 
 def test_markdown_without_front_matter(tmp_path):
-    parsed = parse_file(write(tmp_path, "x.md", "# Title\n\n**Q:** Hi?\n\n**A:** Hello.\n"))
+    parsed = parse_file(write(tmp_path / "x.md", "# Title\n\n**Q:** Hi?\n\n**A:** Hello.\n"))
     assert parsed.meta == {}
     assert [(t.speaker, t.text) for t in parsed.turns] == [("Q", "Hi?"), ("A", "Hello.")]
 
@@ -234,7 +230,7 @@ def test_srt():
 
 
 def test_caption_without_any_label(tmp_path):
-    path = write(tmp_path, "c.srt", "1\n00:00:01,000 --> 00:00:02,000\nhello\n")
+    path = write(tmp_path / "c.srt", "1\n00:00:01,000 --> 00:00:02,000\nhello\n")
     assert error_text(path) == (f"{path}:3: no cue has a speaker label — give the cues speaker "
                                 "labels: `Name: text` (Zoom), `<v Name>text</v>` (Teams) or "
                                 "`[SPEAKER_00]: text` (WhisperX with --diarize)")
@@ -243,91 +239,91 @@ def test_caption_without_any_label(tmp_path):
 # ---------------------------------------------------------------------------- bad input
 
 def test_empty_file(tmp_path):
-    path = write(tmp_path, "e.txt", "  \n\n")
+    path = write(tmp_path / "e.txt", "  \n\n")
     assert error_text(path) == f"{path}: empty file — export the transcript again, or remove the file"
 
 
 def test_binary_file(tmp_path):
-    path = write(tmp_path, "b.txt", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00")
+    path = write(tmp_path / "b.txt", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00")
     assert error_text(path) == (f"{path}: binary file, not a transcript — give a .txt, .md, "
                                 ".docx, .vtt or .srt transcript")
 
 
 def test_utf16_without_bom(tmp_path):
-    path = write(tmp_path, "u.txt", "Q: Hi?\n\nA: Hello.\n".encode("utf-16-le"))
+    path = write(tmp_path / "u.txt", "Q: Hi?\n\nA: Hello.\n".encode("utf-16-le"))
     assert "UTF-16 text without a byte-order mark" in error_text(path)
     assert "--encoding utf-16-le" in error_text(path)
 
 
 def test_undecodable_bytes_name_the_line_and_the_likely_codec(tmp_path):
     answer = "Интервьюер: Расскажите о событиях января."
-    path = write(tmp_path, "c.txt", "Q: Hi?\n\n".encode() + answer.encode("cp1251") + b"\n")
+    path = write(tmp_path / "c.txt", "Q: Hi?\n\n".encode() + answer.encode("cp1251") + b"\n")
     assert error_text(path) == (f"{path}:3: undecodable byte 0xc8 (not UTF-8) — it looks like "
                                 "cp1251: pass --encoding cp1251, or re-save the file as UTF-8")
     assert parse_file(path, encoding="cp1251").turns[1].speaker == "Интервьюер"
 
 
 def test_undecodable_bytes_without_a_guess(tmp_path):
-    path = write(tmp_path, "c.txt", b"Q: Hi?\n\nA: \xff\xfe\xfa\n")
+    path = write(tmp_path / "c.txt", b"Q: Hi?\n\nA: \xff\xfe\xfa\n")
     assert error_text(path).startswith(f"{path}:3: undecodable byte 0xff (not UTF-8) — ")
 
 
 def test_no_turns_found(tmp_path):
-    path = write(tmp_path, "n.txt", "Just some prose without any speaker.\n\nMore prose.\n")
+    path = write(tmp_path / "n.txt", "Just some prose without any speaker.\n\nMore prose.\n")
     assert error_text(path) == (f"{path}: no turns found (read as text) — start each turn with a "
                                 "speaker label, e.g. `Interviewer: …` and `KZ-01: …`")
 
 
 def test_malformed_front_matter_names_line(tmp_path):
-    path = write(tmp_path, "m.md", "---\nid: RU-03\ncountry: [Russia\n---\n\nQ: Hi?\n")
+    path = write(tmp_path / "m.md", "---\nid: RU-03\ncountry: [Russia\n---\n\nQ: Hi?\n")
     message = error_text(path)
     assert message.startswith(f"{path}:3: malformed front matter: ")  # the `[Russia` line
     assert message.endswith("— fix the YAML between the `---` lines (`key: value` per line)")
 
 
 def test_duplicate_front_matter_key(tmp_path):
-    path = write(tmp_path, "m.md", "---\nid: RU-03\ncountry: Russia\nid: RU-04\n---\nQ: Hi?\n")
+    path = write(tmp_path / "m.md", "---\nid: RU-03\ncountry: Russia\nid: RU-04\n---\nQ: Hi?\n")
     assert error_text(path).startswith(f"{path}:4: malformed front matter: found duplicate key")
 
 
 def test_unclosed_front_matter(tmp_path):
-    path = write(tmp_path, "m.md", "---\nid: RU-03\n\nQ: Hi?\n")
+    path = write(tmp_path / "m.md", "---\nid: RU-03\n\nQ: Hi?\n")
     assert error_text(path) == (f"{path}:1: front matter is not closed — end it with a line "
                                 "holding only `---`")
 
 
 def test_unknown_format(tmp_path):
-    path = write(tmp_path, "notes.rtf", "{\\rtf1\\ansi Some text}\n")
+    path = write(tmp_path / "notes.rtf", "{\\rtf1\\ansi Some text}\n")
     assert error_text(path) == (f"{path}: unknown format — give a .txt, .md, .docx, .vtt, .srt, "
                                 ".json, .csv or .html transcript with speaker labels "
                                 "(`Name: text`)")
 
 
 def test_corrupt_docx(tmp_path):
-    path = write(tmp_path, "broken.docx", b"PK\x03\x04 this is not really a zip file")
+    path = write(tmp_path / "broken.docx", b"PK\x03\x04 this is not really a zip file")
     assert error_text(path) == (f"{path}: not a valid Word file — open it in Word or LibreOffice "
                                 "and save it again as .docx")
 
 
 def test_malformed_vtt_timing(tmp_path):
-    path = write(tmp_path, "z.vtt", "WEBVTT\n\n00:00:01.000 --> 00:00:0x.000\nQ: Hi?\n")
+    path = write(tmp_path / "z.vtt", "WEBVTT\n\n00:00:01.000 --> 00:00:0x.000\nQ: Hi?\n")
     message = error_text(path)
     assert message.startswith(f"{path}:3: malformed cue timing — ")
     assert "00:00:01.000 --> 00:00:04.000" in message
 
 
 def test_vtt_suffix_without_header(tmp_path):
-    path = write(tmp_path, "z.vtt", "Q: Hi?\n")
+    path = write(tmp_path / "z.vtt", "Q: Hi?\n")
     assert error_text(path).startswith(f"{path}: not a valid WebVTT file — start the file with")
 
 
 def test_pdf_is_binary(tmp_path):
-    path = write(tmp_path, "paper.txt", b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n")
+    path = write(tmp_path / "paper.txt", b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n")
     assert error_text(path) == (f"{path}: binary file, not a transcript — export it as .docx or "
                                 "plain text (.txt) and import that")
 
 
 def test_nested_front_matter_names_its_line(tmp_path):
-    path = write(tmp_path, "m.md", "---\nid: X\nmeta:\n  a: 1\n---\nQ: Hi?\n")
+    path = write(tmp_path / "m.md", "---\nid: X\nmeta:\n  a: 1\n---\nQ: Hi?\n")
     assert error_text(path) == (f"{path}:3: front matter key 'meta' holds a nested mapping — "
                                 "give each attribute as a plain `key: value` line")

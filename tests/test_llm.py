@@ -9,45 +9,22 @@ from __future__ import annotations
 
 import json
 import socket
-import sqlite3
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
 
-from conftest import CODEBOOK, CODINGS, CORPUS
+import conftest
+from conftest import CODEBOOK, CODINGS, CORPUS, copy_db, q
 from llm_server import FakeLLM, Reply, turn_of
 
 THEMES = ["power_transfer", "reforms", "foreign_policy", "csto_efficacy", "security_community"]
 CODER = "auto:llm:fake:1b"
 
 
-def run(db: Path, *args, expect: int = 0):
-    from coder.cli import app
-
-    result = CliRunner().invoke(app, [str(a) for a in args],
-                                env={"CODER_DB": str(db), "COLUMNS": "200"})
-    assert result.exit_code == expect, (args, result.output)
-    return result
-
-
-def q(db: Path, sql: str, *params):
-    con = sqlite3.connect(db)
-    try:
-        return con.execute(sql, params).fetchall()
-    finally:
-        con.close()
-
-
-def copy_db(src: Path, dst: Path) -> Path:
-    source, target = sqlite3.connect(src), sqlite3.connect(dst)
-    try:
-        source.backup(target)
-    finally:
-        source.close()
-        target.close()
-    return dst
+# wide tables (COLUMNS=200): tests read the commands' tables
+run = partial(conftest.run, env={"COLUMNS": "200"})
 
 
 @pytest.fixture(scope="module")

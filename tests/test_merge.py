@@ -4,28 +4,22 @@ blind copies for coders (coder project export|split)."""
 from __future__ import annotations
 
 import json
+from functools import partial
 from pathlib import Path
 
 import pytest
+
+import conftest
 from conftest import CODEBOOK, CODINGS, CORPUS, dump_url, query
-from typer.testing import CliRunner
 
 HERE = Path(__file__).parent
 SMALL_CODEBOOK = HERE / "fixtures" / "codebooks" / "small.yaml"
 CODERS = ("alice", "bob", "carol")
 
 
-def run(*args, input: str | None = None):
-    from coder.cli import app
-
-    runner = CliRunner()
-    return runner.invoke(app, [str(a) for a in args], input=input, env={"CODER_DB": None})
-
-
-def ok(*args, input: str | None = None):
-    result = run(*args, input=input)
-    assert result.exit_code == 0, result.stderr
-    return result
+# every command names its project (--db), with CODER_DB unset
+ok = partial(conftest.run, None)                # exit code 0 asserted
+run = partial(conftest.run, None, expect=None)  # the test looks at the exit code
 
 
 def make_project(db: str, *coders: str, codings: dict[str, Path] | None = None) -> str:

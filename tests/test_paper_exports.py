@@ -14,10 +14,12 @@ import re
 import shutil
 import subprocess
 import sys
+from functools import partial
 from pathlib import Path
 
 import pytest
 
+from conftest import run, write
 from test_reports import _invoke, needs_sample, sample, small, small_db  # noqa: F401
 
 HERE = Path(__file__).parent
@@ -33,10 +35,8 @@ def needs(tool: str) -> str:
     return path
 
 
-def run_ok(db: Path, *args):
-    result = _invoke(db, *args)
-    assert result.exit_code == 0, (args, result.output)
-    return result
+# ``coder ARGS`` with ``sys.argv`` set (as test_reports._invoke), exit code 0 asserted
+run_ok = partial(run, argv=True)
 
 
 # --- LaTeX ---------------------------------------------------------------------------------
@@ -487,7 +487,7 @@ def test_lang_labels_in_reports_and_figures(tmp_path):
 
     small_db = tmp_path / "bi.db"
     build_small(lambda *args: _invoke(small_db, *args), tmp_path)
-    run_ok(small_db, "codebook", "load", _write(tmp_path / "bi.yaml", BILINGUAL))
+    run_ok(small_db, "codebook", "load", write(tmp_path / "bi.yaml", BILINGUAL))
     data = run_ok(small_db, "report", "themes", "--codes", "-c", "alice", "--lang", "ru",
                   "-f", "md")
     assert "| Доверие |" in data.stdout and "| – Высокое доверие |" in data.stdout
@@ -500,8 +500,3 @@ def test_lang_labels_in_reports_and_figures(tmp_path):
     assert bad.exit_code == 1
     assert bad.stderr.strip().startswith("error: the codebook has no labels in 'kk' "
                                          "(languages: en, ru)")
-
-
-def _write(path: Path, text: str) -> Path:
-    path.write_text(text, encoding="utf-8")
-    return path

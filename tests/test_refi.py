@@ -11,7 +11,8 @@ import pytest
 
 from coder.anonymize import PiiFound
 
-from conftest import CODEBOOK, CODINGS, CORPUS, dump_db
+from conftest import CODEBOOK, CODINGS, CORPUS, copy_db, dump_db, run
+from conftest import q as rows  # one test here names its XML namespace map `q`
 
 REFI = Path(__file__).resolve().parents[1].parent / "shared" / "refi"
 SAMPLES = REFI / "samples"
@@ -20,14 +21,6 @@ ATLAS_PROJECT = SAMPLES / "atlasti-win-23.2.3_target-atlas-project.qdpx"
 ATLAS_QDC = SAMPLES / "atlasti-win-23.4.0_codebook.qdc"
 NS = "urn:QDA-XML:project:1.0"
 FIX = "export the project again from your QDA software"
-
-
-def rows(db: Path, sql: str, *args) -> list[tuple]:
-    con = sqlite3.connect(db)
-    try:
-        return con.execute(sql, args).fetchall()
-    finally:
-        con.close()
 
 
 def snapshot(db: Path) -> dict[str, list[tuple]]:
@@ -55,29 +48,13 @@ def snapshot(db: Path) -> dict[str, list[tuple]]:
 def corpus_db(tmp_path_factory) -> Path:
     """The sample corpus with participants.csv, the study codebook and three coders' codings,
     set up through the CLI once for the module (tests copy it with sqlite's backup API)."""
-    from typer.testing import CliRunner
-
-    from coder.cli import app
-
     db = tmp_path_factory.mktemp("corpus") / "corpus.db"
-    runner = CliRunner()
     for args in (["import", CORPUS, "--meta", CORPUS / "participants.csv"],
                  ["codebook", "load", CODEBOOK],
                  *[["codings", "import", "--new-coder", CODINGS / f"{c}.csv", "--coder", c]
                    for c in ("alice", "bob", "carol")]):
-        result = runner.invoke(app, [str(a) for a in args] + ["--db", str(db)])
-        assert result.exit_code == 0, result.output
+        run(None, *args, "--db", db)
     return db
-
-
-def copy_db(source: Path, target: Path) -> Path:
-    src, dst = sqlite3.connect(source), sqlite3.connect(target)
-    try:
-        src.backup(dst)
-    finally:
-        src.close()
-        dst.close()
-    return target
 
 
 @pytest.fixture

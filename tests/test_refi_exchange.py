@@ -4,13 +4,12 @@ and re-imports that must map codings exactly or refuse."""
 
 from __future__ import annotations
 
-import sqlite3
 import zipfile
 from pathlib import Path
 
 import pytest
 
-from conftest import CODEBOOK, dump_db
+from conftest import CODEBOOK, dump_db, q
 
 SAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "refi" / "samples"
 QUALCODER = SAMPLES / "qualcoder-4.0beta_mannheimer.qdpx"
@@ -24,14 +23,6 @@ TURNS = ["Сначала 😀 было тихо, потом 🇰🇿 всё из
 EMOJI = (f"Interviewer: Что изменилось? 🤔\n\nUA-01: {TURNS[0]}\n\n"
          f"Interviewer: А дальше?\n\nUA-01: {TURNS[1]}\n\n"
          f"Interviewer: И ОДКБ?\n\nUA-01: {TURNS[2]}\n")
-
-
-def rows(db: Path, sql: str, *args) -> list[tuple]:
-    con = sqlite3.connect(db)
-    try:
-        return con.execute(sql, args).fetchall()
-    finally:
-        con.close()
 
 
 def selections(path: Path) -> list[dict]:
@@ -104,8 +95,8 @@ def test_either_unit_reimports_exactly(cli, emoji_project, tmp_path, unit):
     assert result.exit_code == 0, result.output
     expected = "UTF-16 code units" if unit == "utf16" else "code points"
     assert f"positions read as {expected}, CRLF counted as two" in result.output
-    assert rows(fresh, "SELECT s.text, k.code_key FROM coding k JOIN segment s ON "
-                       "s.id = k.segment_id ORDER BY s.n") == [
+    assert q(fresh, "SELECT s.text, k.code_key FROM coding k JOIN segment s ON "
+                    "s.id = k.segment_id ORDER BY s.n") == [
         (TURNS[0], "power_transfer"), (TURNS[1], "power_transfer"),
         (TURNS[2], "csto_efficacy")]
 
@@ -170,7 +161,7 @@ def test_qualcoder_sample_splits_otter_transcripts_and_keeps_codings_on_their_te
     turned = [s for s in report.sources if s.split == "speaker turns (otter)"]
     assert len(turned) >= 25
     assert sum(1 for sel in report.selections if sel.codings) == 753
-    texts = dict(rows(db_path, "SELECT id, text FROM transcript"))
+    texts = dict(q(db_path, "SELECT id, text FROM transcript"))
     with zipfile.ZipFile(QUALCODER) as archive:
         from lxml import etree
 
@@ -185,12 +176,12 @@ def test_qualcoder_sample_splits_otter_transcripts_and_keeps_codings_on_their_te
     for placed in report.selections:
         text = texts[placed.transcript]
         assert text[placed.char_start:placed.char_end] == raw[placed.guid]
-        spans = rows(db_path, "SELECT char_start, char_end FROM segment WHERE "
-                              "transcript_id = ? AND n IN (%s)" % ",".join("?" * len(
-                                  placed.segments)), placed.transcript, *placed.segments)
+        spans = q(db_path, "SELECT char_start, char_end FROM segment WHERE "
+                           "transcript_id = ? AND n IN (%s)" % ",".join("?" * len(
+                               placed.segments)), placed.transcript, *placed.segments)
         assert all(a < placed.char_end and b > placed.char_start for a, b in spans)
-    first = rows(db_path, "SELECT speaker, start, substr(text, 1, 30) FROM segment WHERE "
-                          "transcript_id = 'BSR06_transcript_deidentified' ORDER BY n LIMIT 2")
+    first = q(db_path, "SELECT speaker, start, substr(text, 1, 30) FROM segment WHERE "
+                       "transcript_id = 'BSR06_transcript_deidentified' ORDER BY n LIMIT 2")
     assert first == [("Sara Mannheimer", 0.0, "Right. Um, okay, so tell me ab"),
                      ("BSRO6", 9.0, "Yeah. So specifically around l")]
     assert any("cover only part of a speaker turn" in w and "apply to the whole turn" in w
@@ -209,8 +200,8 @@ def test_maxqda_document_sets_become_attributes(project, db_path):
     from coder.refi import import_qdpx
 
     import_qdpx(project, MAXQDA, allow_pii=True)
-    assert rows(db_path, "SELECT value, count(*) FROM attribute WHERE name = 'set' "
-                         "GROUP BY 1 ORDER BY 1") == [("ICLS 2024", 5), ("ICLS 2025", 5)]
+    assert q(db_path, "SELECT value, count(*) FROM attribute WHERE name = 'set' "
+                      "GROUP BY 1 ORDER BY 1") == [("ICLS 2024", 5), ("ICLS 2025", 5)]
 
 
 def test_reimport_onto_existing_turns_maps_exactly_or_refuses(cli, db_path, tmp_path):
@@ -223,7 +214,7 @@ def test_reimport_onto_existing_turns_maps_exactly_or_refuses(cli, db_path, tmp_
                           "Interviewer: And?\n\ndoc: Third part. Fourth part.\n",
                           encoding="utf-8")
     assert cli("import", transcript).exit_code == 0
-    text = rows(db_path, "SELECT text FROM transcript")[0][0]
+    text = q(db_path, "SELECT text FROM transcript")[0][0]
     whole = (text.index("First"), text.index("Second part.") + len("Second part."))
     exact = build(tmp_path / "exact.qdpx", "QualCoder 4.0", text, [whole])
     result = cli("import", exact)
@@ -235,7 +226,7 @@ def test_reimport_onto_existing_turns_maps_exactly_or_refuses(cli, db_path, tmp_
     assert result.exit_code == 0, result.output
     assert "cover only part" not in result.output
     turn = "First part. Second part."
-    assert rows(db_path, "SELECT s.n, k.span_start, k.span_end FROM coding k JOIN segment s "
+    assert q(db_path, "SELECT s.n, k.span_start, k.span_end FROM coding k JOIN segment s "
                          "ON s.id = k.segment_id") == \
         [(2, turn.index("Second"), len(turn))]
     before = dump_db(db_path)
@@ -259,7 +250,7 @@ def test_merging_a_copy_with_partial_selections_widens_them_and_says_so(cli, db_
                           "Interviewer: And?\n\ndoc: Third part. Fourth part.\n",
                           encoding="utf-8")
     assert cli("import", transcript).exit_code == 0
-    text = rows(db_path, "SELECT text FROM transcript")[0][0]
+    text = q(db_path, "SELECT text FROM transcript")[0][0]
     exact = build(tmp_path / "exact.qdpx", "QualCoder 4.0", text,
                   [(text.index("First"), text.index("Second part.") + len("Second part."))])
     assert cli("import", exact).exit_code == 0  # the codebook, and Ann's coding of turn 2
@@ -269,7 +260,7 @@ def test_merging_a_copy_with_partial_selections_widens_them_and_says_so(cli, db_
     assert result.exit_code == 0, result.output
     assert "1 selection(s) in 'doc' cover only part of a segment" in result.output
     assert "apply to the whole segment" in result.output
-    assert rows(db_path, "SELECT c.name, s.n, k.span_start FROM coding k JOIN coder c ON "
+    assert q(db_path, "SELECT c.name, s.n, k.span_start FROM coding k JOIN coder c ON "
                          "c.id = k.coder_id JOIN segment s ON s.id = k.segment_id "
                          "ORDER BY 1, 2") == [("Ann", 2, None), ("Bob", 2, None), ("Bob", 4, None)]
     again = cli("merge", partial, "--coder-map", "Ann=Bob")  # the same copy twice
@@ -280,7 +271,7 @@ def test_merging_a_copy_with_partial_selections_widens_them_and_says_so(cli, db_
     assert result.exit_code == 0, result.output
     assert "cover only part" not in result.output
     turn = "Third part. Fourth part."
-    assert rows(db_path, "SELECT s.n, k.span_start, k.span_end FROM coding k JOIN coder c ON "
+    assert q(db_path, "SELECT s.n, k.span_start, k.span_end FROM coding k JOIN coder c ON "
                          "c.id = k.coder_id JOIN segment s ON s.id = k.segment_id WHERE "
                          "c.name = 'Carol'") == [(4, turn.index("Fourth"), len(turn))]
 
@@ -290,6 +281,7 @@ def test_a_marked_span_is_exported_as_its_selection_and_read_back(cli, db_path, 
     stretch, so that QualCoder, NVivo and ATLAS.ti show the sentence; importing the archive
     again restores the span."""
     import re
+    import sqlite3
 
     from coder.cli import app
     from typer.testing import CliRunner
@@ -311,7 +303,7 @@ def test_a_marked_span_is_exported_as_its_selection_and_read_back(cli, db_path, 
         con.execute("UPDATE coding SET span_start = ?, span_end = ?",
                     (turn.index("Second"), len(turn)))
     con.close()
-    text = rows(db_path, "SELECT text FROM transcript")[0][0]
+    text = q(db_path, "SELECT text FROM transcript")[0][0]
     out = tmp_path / "spans.qdpx"
     assert cli("export", "qdpx", out).exit_code == 0
     qde = zipfile.ZipFile(out).read("project.qde").decode("utf-8")
@@ -321,5 +313,5 @@ def test_a_marked_span_is_exported_as_its_selection_and_read_back(cli, db_path, 
     again = tmp_path / "again.db"
     result = CliRunner().invoke(app, ["import", str(out), "--db", str(again)])
     assert result.exit_code == 0, result.output
-    assert rows(again, "SELECT s.n, k.span_start, k.span_end FROM coding k JOIN segment s ON "
+    assert q(again, "SELECT s.n, k.span_start, k.span_end FROM coding k JOIN segment s ON "
                        "s.id = k.segment_id") == [(2, turn.index("Second"), len(turn))]

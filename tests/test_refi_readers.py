@@ -103,15 +103,10 @@ def run_reader(python: Path, script: str, *args, cwd: Path | None = None) -> Non
 def demo(tmp_path_factory) -> tuple[Path, Path]:
     """A demo-like project (alice, bob, carol, their consensus, auto:keywords, 61 memos) and
     its .qdpx export, made through the CLI."""
-    from typer.testing import CliRunner
-
-    from coder.cli import app
-
-    from conftest import CODEBOOK, CODINGS, CORPUS
+    from conftest import CODEBOOK, CODINGS, CORPUS, run
 
     folder = tmp_path_factory.mktemp("demo")
     db, out = folder / "demo.db", folder / "demo.qdpx"
-    runner = CliRunner()
     for args in (["import", CORPUS, "--meta", CORPUS / "participants.csv"],
                  ["codebook", "load", CODEBOOK],
                  *[["codings", "import", "--new-coder", CODINGS / f"{c}.csv", "--coder", c]
@@ -120,8 +115,7 @@ def demo(tmp_path_factory) -> tuple[Path, Path]:
                   "--as", "consensus"],
                  ["autocode", "keywords"],
                  ["export", "qdpx", out]):
-        result = runner.invoke(app, [str(a) for a in args] + ["--db", str(db)])
-        assert result.exit_code == 0, result.output
+        run(None, *args, "--db", db)
     return db, out
 
 

@@ -17,12 +17,12 @@ import os
 import re
 import shutil
 import subprocess
+from functools import partial
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from conftest import CODEBOOK, CODINGS, CORPUS
+from conftest import CODEBOOK, CODINGS, CORPUS, check_golden, copy_db, run
 
 GOLDEN = Path(__file__).parent / "golden" / "reliability"
 CODERS = ["alice", "bob", "carol"]
@@ -51,26 +51,19 @@ def need(tool: str | None, why: str) -> None:
 
 @pytest.fixture(scope="module")
 def study(tmp_path_factory):
-    """The sample study with three coders and a majority consensus; returns a CLI runner."""
-    from coder.cli import app
-
+    """The sample study with three coders and a majority consensus; returns a CLI runner
+    (the tests look at the exit code themselves)."""
     db = tmp_path_factory.mktemp("study") / "coder.db"
-    runner = CliRunner()
-
-    def run(*args, input=None):
-        return runner.invoke(app, [str(a) for a in args], input=input,
-                             env={"CODER_DB": str(db)})
-
     steps = [("import", CORPUS, "--meta", CORPUS / "participants.csv"),
              ("codebook", "load", CODEBOOK),
              *[("codings", "import", CODINGS / f"{c}.csv", "--coder", c, "--new-coder")
                for c in CODERS],
              ("reconcile", "--coders", ",".join(CODERS), "--settled-by", "supervisor")]
     for step in steps:
-        result = run(*step)
-        assert result.exit_code == 0, (step, result.output)
-    run.db = db
-    return run
+        run(db, *step)
+    study = partial(run, db, expect=None)
+    study.db = db
+    return study
 
 
 @pytest.fixture(scope="module")
@@ -92,15 +85,6 @@ def normalized(text: str) -> str:
     """The provenance's command line depends on how the test was started: normalize it."""
     return re.sub(r"command: [^\n]*?(?= -->|</pre>|\}\\\\|\n|$)", "command: coder agreement …",
                   text)
-
-
-def check_golden(name: str, actual: str) -> None:
-    path = GOLDEN / name
-    if os.environ.get("UPDATE_GOLDEN"):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(actual, encoding="utf-8")
-    assert path.exists(), f"{path} missing — run with UPDATE_GOLDEN=1 to create it"
-    assert actual == path.read_text(encoding="utf-8")
 
 
 def docx_text(path: Path) -> str:
@@ -279,11 +263,11 @@ def test_docx_reads_back(documents):
 
 @pytest.mark.parametrize("suffix", ["html", "md", "tex"])
 def test_golden_text_formats(documents, suffix):
-    check_golden(f"reliability.{suffix}", normalized(documents[suffix].read_text("utf-8")))
+    check_golden(GOLDEN / f"reliability.{suffix}", normalized(documents[suffix].read_text("utf-8")))
 
 
 def test_golden_docx(documents):
-    check_golden("reliability.docx.txt", normalized(docx_text(documents["docx"])))
+    check_golden(GOLDEN / "reliability.docx.txt", normalized(docx_text(documents["docx"])))
 
 
 def test_report_suffix_must_be_known(study, tmp_path):
@@ -413,19 +397,12 @@ def test_unknown_coder_in_read_commands(study):
 
 
 def test_new_coder_needs_new_coder_flag(study, tmp_path):
-    from coder.cli import app
     from conftest import query
 
-    import sqlite3
-
-    db = tmp_path / "copy.db"  # a copy: the new coder must not join the other tests' reports
-    with sqlite3.connect(study.db) as source, sqlite3.connect(db) as target:
-        source.backup(target)  # with the write-ahead log, unlike a file copy
-
-    def study(*args, input=None):
-        return CliRunner().invoke(app, [str(a) for a in args], input=input,
-                                  env={"CODER_DB": str(db)})
-
+    # a copy: the new coder must not join the other tests' reports; the backup API copies
+    # the write-ahead log too, unlike a file copy
+    db = copy_db(study.db, tmp_path / "copy.db")
+    study = partial(run, db, expect=None)
     study.db = db
     sheet = tmp_path / "alcie.csv"
     sheet.write_text("transcript,segment,code\nKZ-01,2,reforms\n", "utf-8")

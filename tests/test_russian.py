@@ -8,10 +8,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from coder.anonymize import scan_text
 from coder.anonymize.identifiers import Identifier, Identifiers
+
+from conftest import run
 
 # «бумажный тигр» and «миротворческая операция» in the six cases, singular and plural
 PAPER_TIGER = [
@@ -45,14 +46,6 @@ themes:
     label: Reforms
     keywords: [реформа, reform]
 """
-
-
-def run(db: Path, *args, expect: int = 0):
-    from coder.cli import app
-
-    result = CliRunner().invoke(app, [str(a) for a in args], env={"CODER_DB": str(db)})
-    assert result.exit_code == expect, (args, result.output)
-    return result
 
 
 def matcher(language: str = "ru"):

@@ -8,19 +8,10 @@ import sys
 import textwrap
 
 import pytest
-from typer.testing import CliRunner
 
-from conftest import CODEBOOK, CODINGS, CORPUS, dump_url
+from conftest import CODEBOOK, CODINGS, CORPUS, dump_url, run
 
 CODERS = ["alice", "bob", "carol"]
-
-
-def run(url: str, *args, input: str | None = None):
-    from coder.cli import app
-
-    result = CliRunner().invoke(app, [str(a) for a in args], input=input, env={"CODER_DB": url})
-    assert result.exit_code == 0, result.output
-    return result
 
 
 def scenario(url: str) -> dict:
@@ -130,10 +121,8 @@ def test_copy_refuses_a_non_empty_destination(tmp_path):
     a, b = str(tmp_path / "a.db"), str(tmp_path / "b.db")
     run(a, "import", CORPUS / "KZ-01.txt")
     run(b, "import", CORPUS / "RU-01.txt")
-    from coder.cli import app
-
     before = dump_url(b)
-    result = CliRunner().invoke(app, ["db", "copy", a, b])
+    result = run(None, "db", "copy", a, b, expect=None)
     assert result.exit_code == 1
     assert "the destination project is not empty" in result.output
     assert dump_url(b) == before

@@ -11,22 +11,12 @@ import uuid
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
-from typer.testing import CliRunner
 
-from conftest import CODEBOOK, query
+from conftest import CODEBOOK, query, run
 
 TRANSCRIPT = ("Interviewer: What happened?\n\nKZ-01: Power passed on; the dual power ended.\n\n"
               "Interviewer: And the CSTO?\n\nKZ-01: Troops arrived within days.\n\n"
               "Interviewer: Anything else?\n\nKZ-01: Reforms and a referendum followed.\n")
-
-
-def coder_cli(url: str, *args, expect: int = 0, input: str | None = None):
-    from coder.cli import app
-
-    result = CliRunner().invoke(app, [str(a) for a in args], input=input,
-                                env={"CODER_DB": url})
-    assert result.exit_code == expect, (args, result.output)
-    return result
 
 
 def as_login(url: str, login: str) -> str:
@@ -42,12 +32,12 @@ def team(pg_url, tmp_path):
              "reader": f"reader_{suffix}"}
     t = tmp_path / "KZ-01.txt"
     t.write_text(TRANSCRIPT, encoding="utf-8")
-    coder_cli(pg_url, "import", t)
-    coder_cli(pg_url, "codebook", "load", CODEBOOK)
+    run(pg_url, "import", t)
+    run(pg_url, "codebook", "load", CODEBOOK)
     try:
         for key, role in (("alice", "coder"), ("bob", "coder"), ("sup", "supervisor"),
                           ("reader", "reader")):
-            result = coder_cli(pg_url, "team", "add", names[key], "--role", role)
+            result = run(pg_url, "team", "add", names[key], "--role", role)
             assert f"{names[key]} (new login) added as {role}" in result.output
         yield {"owner": pg_url, "names": names,
                **{key: as_login(pg_url, login) for key, login in names.items()}}
@@ -96,17 +86,17 @@ def raw(url: str, sql: str, **params):
 def test_a_coder_cannot_change_another_coders_work_even_with_sql(team, tmp_path):
     alice, bob = team["names"]["alice"], team["names"]["bob"]
     # each codes as their login: no --coder needed, and another's name is refused
-    coder_cli(team["alice"], "codings", "import",
-              sheet(tmp_path, "a", [["KZ-01", 2, "power_transfer", "mine"]]))
-    coder_cli(team["bob"], "codings", "import",
-              sheet(tmp_path, "b", [["KZ-01", 4, "csto_efficacy", ""]]))
-    coder_cli(team["bob"], "code", input="1\n\nq\n")
+    run(team["alice"], "codings", "import",
+        sheet(tmp_path, "a", [["KZ-01", 2, "power_transfer", "mine"]]))
+    run(team["bob"], "codings", "import",
+        sheet(tmp_path, "b", [["KZ-01", 4, "csto_efficacy", ""]]))
+    run(team["bob"], "code", input="1\n\nq\n")
     bobs = codings_of(team["owner"], bob)
     assert codings_of(team["owner"], alice) == [(2, "power_transfer")]
     assert (4, "csto_efficacy") in bobs
-    result = coder_cli(team["alice"], "codings", "import",
-                       sheet(tmp_path, "c", [["KZ-01", 2, "reforms", ""]]), "--coder", bob,
-                       expect=1)
+    result = run(team["alice"], "codings", "import",
+                 sheet(tmp_path, "c", [["KZ-01", 2, "reforms", ""]]), "--coder", bob,
+                 expect=1)
     assert result.stderr.strip() == (
         f"error: --coder {bob}: you are logged in as {alice}, and in a team project everyone "
         f"writes as themselves — leave out --coder (it is your login) or ask {bob} to do this")
@@ -130,15 +120,15 @@ def test_a_coder_cannot_change_another_coders_work_even_with_sql(team, tmp_path)
     assert raw(team["alice"], "INSERT INTO audit_log (at, actor, table_name, operation) "
                "VALUES (now(), 'x', 'x', 'x')") == "permission denied for table audit_log"
     # the reader reads, and writes nothing
-    assert json.loads(coder_cli(team["reader"], "status", "--format", "json").stdout)
-    result = coder_cli(team["reader"], "codings", "import", "--new-coder",
-                       sheet(tmp_path, "r", [["KZ-01", 2, "reforms", ""]]), expect=1)
+    assert json.loads(run(team["reader"], "status", "--format", "json").stdout)
+    result = run(team["reader"], "codings", "import", "--new-coder",
+                 sheet(tmp_path, "r", [["KZ-01", 2, "reforms", ""]]), expect=1)
     assert result.stderr.startswith(
         f"error: the database refused the change for {team['names']['reader']} (permission "
         "denied for table coder)")
     # every change is in the audit log under its login
-    entries = json.loads(coder_cli(team["owner"], "audit", "--table", "coding", "--limit",
-                                   "100", "--format", "json").stdout)
+    entries = json.loads(run(team["owner"], "audit", "--table", "coding", "--limit",
+                             "100", "--format", "json").stdout)
     by = {(e["actor"], json.loads(e["after"] or e["before"])["code_key"]) for e in entries}
     assert (alice, "power_transfer") in by and (bob, "csto_efficacy") in by
     assert {e["actor"] for e in entries} == {alice, bob}
@@ -146,10 +136,10 @@ def test_a_coder_cannot_change_another_coders_work_even_with_sql(team, tmp_path)
 
 def test_only_a_supervisor_reconciles_even_with_sql(team, tmp_path):
     alice, bob, sup = (team["names"][k] for k in ("alice", "bob", "sup"))
-    coder_cli(team["alice"], "codings", "import",
-              sheet(tmp_path, "a", [["KZ-01", 2, "power_transfer", ""]]))
-    coder_cli(team["bob"], "codings", "import", "--new-coder", sheet(tmp_path, "b", [["KZ-01", 2, "reforms", ""]]))
-    result = coder_cli(team["alice"], "reconcile", "--coders", f"{alice},{bob}", expect=1)
+    run(team["alice"], "codings", "import",
+        sheet(tmp_path, "a", [["KZ-01", 2, "power_transfer", ""]]))
+    run(team["bob"], "codings", "import", "--new-coder", sheet(tmp_path, "b", [["KZ-01", 2, "reforms", ""]]))
+    result = run(team["alice"], "reconcile", "--coders", f"{alice},{bob}", expect=1)
     assert result.stderr.startswith(f"error: the database refused the change for {alice} (")
     assert query(team["owner"], "SELECT count(*) FROM decision") == [(0,)]
     assert query(team["owner"], "SELECT name FROM coder WHERE kind = 'consensus'") == []
@@ -157,7 +147,7 @@ def test_only_a_supervisor_reconciles_even_with_sql(team, tmp_path):
     assert raw(team["alice"], "INSERT INTO coder (name, kind, created_at) "
                "VALUES ('consensus', 'consensus', now())") == \
         'new row violates row-level security policy for table "coder"'
-    coder_cli(team["sup"], "reconcile", "--coders", f"{alice},{bob}", "--rule", "unanimous")
+    run(team["sup"], "reconcile", "--coders", f"{alice},{bob}", "--rule", "unanimous")
     (target,), = query(team["owner"], "SELECT id FROM coder WHERE name = 'consensus'")
     seg = query(team["owner"], "SELECT id FROM segment WHERE n = 2")[0][0]
     assert query(team["owner"], "SELECT DISTINCT settled_by FROM decision") == [(sup,)]
@@ -170,24 +160,24 @@ def test_only_a_supervisor_reconciles_even_with_sql(team, tmp_path):
         'new row violates row-level security policy for table "coding"'
     assert raw(team["alice"], "DELETE FROM coding WHERE coder_id = :c", c=target) == 0
     # a supervisor settles in their own name only, and never writes as a person
-    result = coder_cli(team["sup"], "reconcile", "--coders", f"{alice},{bob}",
-                       "--settled-by", alice, expect=1)
+    result = run(team["sup"], "reconcile", "--coders", f"{alice},{bob}",
+                 "--settled-by", alice, expect=1)
     assert result.stderr.startswith(f"error: --settled-by {alice}: you are logged in as {sup}")
     assert raw(team["sup"], "DELETE FROM coding WHERE coder_id = (SELECT id FROM coder "
                "WHERE name = :n)", n=alice) == 0
     assert codings_of(team["owner"], alice) == [(2, "power_transfer")]
-    decisions = json.loads(coder_cli(team["owner"], "audit", "--table", "decision",
-                                     "--format", "json").stdout)
+    decisions = json.loads(run(team["owner"], "audit", "--table", "decision",
+                               "--format", "json").stdout)
     assert decisions and {e["actor"] for e in decisions} == {sup}
 
 
 def test_team_list_and_role_changes(team):
-    listing = json.loads(coder_cli(team["owner"], "team", "list", "--format", "json").stdout)
+    listing = json.loads(run(team["owner"], "team", "list", "--format", "json").stdout)
     assert {(m["name"], m["role"], m["login"]) for m in listing} == {
         (team["names"]["alice"], "coder", "yes"), (team["names"]["bob"], "coder", "yes"),
         (team["names"]["sup"], "supervisor", "yes"), (team["names"]["reader"], "reader", "yes")}
     alice = team["names"]["alice"]
-    result = coder_cli(team["owner"], "team", "add", alice, "--role", "reader")
+    result = run(team["owner"], "team", "add", alice, "--role", "reader")
     assert f"{alice} (existing login) is now reader (was coder)" in result.output
     seg = query(team["owner"], "SELECT id FROM segment WHERE n = 2")[0][0]
     (me,), = query(team["owner"], "SELECT id FROM coder WHERE name = :n", n=alice)
@@ -195,6 +185,6 @@ def test_team_list_and_role_changes(team):
                "VALUES (:c, :s, 'session', now())", c=me, s=seg) == \
         "permission denied for table review"
     # members do not manage the team
-    result = coder_cli(team["sup"], "team", "add", "mallory", "--role", "supervisor", expect=1)
+    result = run(team["sup"], "team", "add", "mallory", "--role", "supervisor", expect=1)
     assert result.stderr.strip() == ("error: only the project owner manages the team — run this "
                                      "as the login that created the project")

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import sqlite3
 import subprocess
 import sys
 import time
@@ -14,9 +13,8 @@ import uuid
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from conftest import CODEBOOK, CODINGS, CORPUS
+from conftest import CODEBOOK, CODINGS, CORPUS, q, run
 
 TMUX = shutil.which("tmux")
 if TMUX is None and os.environ.get("CI"):
@@ -24,13 +22,6 @@ if TMUX is None and os.environ.get("CI"):
 pytestmark = pytest.mark.skipif(TMUX is None, reason="tmux is not installed "
                                 "(scripts/ensure-tmux installs it; CI has it)")
 CODER = str(Path(sys.executable).with_name("coder"))
-
-
-def run(db: Path, *args):
-    from coder.cli import app
-
-    result = CliRunner().invoke(app, [str(a) for a in args], env={"CODER_DB": str(db)})
-    assert result.exit_code == 0, (args, result.output)
 
 
 class Terminal:
@@ -75,13 +66,6 @@ def sample(tmp_path) -> Path:
         run(db, "codings", "import", "--new-coder", CODINGS / f"{name}.csv", "--coder", name)
     return db
 
-
-def q(db: Path, sql: str, *params):
-    con = sqlite3.connect(db)
-    try:
-        return con.execute(sql, params).fetchall()
-    finally:
-        con.close()
 
 
 def test_the_line_mode_wraps_at_word_boundaries_and_asks_before_dropping(sample):
