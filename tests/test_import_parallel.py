@@ -5,11 +5,11 @@ nothing."""
 from __future__ import annotations
 
 import os
-import sqlite3
 import threading
 
 import pytest
 
+from conftest import q
 from coder import parallel
 from coder.anonymize import PiiFound
 from coder.db.engine import open_project
@@ -41,17 +41,13 @@ def corpus(folder, n=90):
 
 
 def dump(db) -> dict:
-    con = sqlite3.connect(db)
-    try:
-        return {table: con.execute(f"SELECT {cols} FROM {table} ORDER BY {order}").fetchall()
-                for table, cols, order in (
-                    ("transcript", "id, participant_id, source, format, sha256, interviewer, "
-                     "text", "id"),
-                    ("segment", "transcript_id, n, speaker, role, start, \"end\", text, "
-                     "char_start, char_end", "transcript_id, n"),
-                    ("attribute", "transcript_id, name, value", "transcript_id, name"))}
-    finally:
-        con.close()
+    return {table: q(db, f"SELECT {cols} FROM {table} ORDER BY {order}")
+            for table, cols, order in (
+                ("transcript", "id, participant_id, source, format, sha256, interviewer, text",
+                 "id"),
+                ("segment", "transcript_id, n, speaker, role, start, \"end\", text, "
+                 "char_start, char_end", "transcript_id, n"),
+                ("attribute", "transcript_id, name, value", "transcript_id, name"))}
 
 
 def import_with(jobs, monkeypatch, tmp_path, folder, meta, name):

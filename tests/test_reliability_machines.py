@@ -4,22 +4,8 @@ codings it learned from), the keyword coder."""
 
 from __future__ import annotations
 
-import sqlite3
-from pathlib import Path
-
-from typer.testing import CliRunner
-
-from conftest import CODEBOOK, CODINGS, CORPUS
+from conftest import CODEBOOK, CODINGS, CORPUS, q, run as invoke
 from llm_server import FakeLLM
-
-
-def invoke(db: Path, *args):
-    from coder.cli import app
-
-    result = CliRunner().invoke(app, [str(a) for a in args],
-                                env={"CODER_DB": str(db), "COLUMNS": "200"})
-    assert result.exit_code == 0, (args, result.output)
-    return result
 
 
 def test_machine_coders_are_named_and_described(tmp_path):
@@ -29,12 +15,8 @@ def test_machine_coders_are_named_and_described(tmp_path):
     for name in ("alice", "bob"):
         invoke(db, "codings", "import", "--new-coder", CODINGS / f"{name}.csv", "--coder", name)
     invoke(db, "autocode", "keywords", "--themes")
-    con = sqlite3.connect(db)
-    try:
-        first = con.execute("SELECT count(*) FROM segment WHERE role = 'participant' AND "
-                            "transcript_id = 'KZ-01'").fetchone()[0]
-    finally:
-        con.close()
+    first = q(db, "SELECT count(*) FROM segment WHERE role = 'participant' AND "
+                  "transcript_id = 'KZ-01'")[0][0]
 
     def nothing(_request, _index):
         return {"codes": []}
