@@ -5,8 +5,10 @@ order**, as a plain loop would, while worker processes run ahead. It is a loop w
 work would not pay or is not safe, and the caller cannot tell the two apart except by the
 time taken:
 
-- one core, few items (:data:`MIN_ITEMS`), or ``jobs=1`` (the environment variable
-  ``CODER_JOBS`` sets the default: ``CODER_JOBS=1`` turns it off everywhere);
+- fewer than three cores (the parent needs one of its own: on two cores, measured, two
+  workers were no faster than none), few items (:data:`MIN_ITEMS`), or ``jobs=1`` (the
+  environment variable ``CODER_JOBS`` sets the number: ``CODER_JOBS=1`` turns it off,
+  ``CODER_JOBS=2`` forces two workers);
 - a platform without ``fork`` (the workers inherit the function's context; nothing is pickled
   on the way in), or another thread alive in this process (forking then can copy a lock held
   by that thread into the child);
@@ -49,7 +51,10 @@ def jobs_for(count: int, jobs: int | None = None) -> int:
 
     if jobs is None:
         value = os.environ.get("CODER_JOBS", "").strip()
-        jobs = int(value) if value.isdigit() and int(value) > 0 else min(cpus(), MAX_JOBS)
+        # The parent needs a core of its own (it loads the database layer meanwhile, then
+        # reads the results): on two cores, two workers were no faster than none.
+        jobs = int(value) if value.isdigit() and int(value) > 0 else \
+            min(cpus() - 1, MAX_JOBS) if cpus() >= 3 else 1
     if jobs <= 1 or count < MIN_ITEMS:
         return 1
     if "fork" not in multiprocessing.get_all_start_methods() or threading.active_count() > 1:
