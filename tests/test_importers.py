@@ -327,3 +327,39 @@ def test_nested_front_matter_names_its_line(tmp_path):
     path = write(tmp_path / "m.md", "---\nid: X\nmeta:\n  a: 1\n---\nQ: Hi?\n")
     assert error_text(path) == (f"{path}:3: front matter key 'meta' holds a nested mapping — "
                                 "give each attribute as a plain `key: value` line")
+
+
+LINE_FORMS = ["Interviewer: Why did it happen?", "KZ-01: Because of the transfer.",
+              "Speaker 1 (00:03:18): Rev's turn", "S01: [00:00:12] noScribe's turn",
+              "**Emma** [0:00] bold without a colon", "**Anna:** bold label",
+              "[SPEAKER_00]: WhisperX", "- [00:02.07 - 00:02.51] **Speaker 1**: bullet",
+              "00:00:11", "[00:01:02] Name: timed", "(12 seconds pause)", "{END}",
+              "Note: not a speaker", "In my view: not a label either", "just a line",
+              "  indented continuation", "- Note: a list item", "Q: short label",
+              "Интервьюер: по-русски", "1. numbered line", "Dr. Smith: Hello", "", "   ",
+              "KZ-01:", "a line with [00:10] a time mark", "Name:no space after colon"]
+
+
+def test_the_one_pass_text_reader_gives_the_turns_of_the_paragraph_reader():
+    """`turns_from_text` (the fast path of plain-text import) and
+    `turns_from_paragraphs(paragraphs(…))` (shared with Word and HTML) agree on every line
+    form the readers know, in any order, and on every real plain-text export."""
+    from hypothesis import given, settings, strategies as st
+
+    from coder.importers import text as reader
+
+    def same(content: str) -> None:
+        assert reader.turns_from_text(content) == \
+            reader.turns_from_paragraphs(reader.paragraphs(content)), content
+
+    @settings(max_examples=400, deadline=None)
+    @given(st.lists(st.sampled_from(LINE_FORMS), max_size=30))
+    def check(lines):
+        same("\n".join(lines))
+
+    check()
+    real = Path(__file__).resolve().parents[1].parent / "shared" / "real-transcripts" / "files"
+    texts = [p for p in real.rglob("*") if p.suffix.lower() in (".txt", ".md")]
+    assert texts, f"no real plain-text transcripts under {real}"
+    for path in texts:
+        same(path.read_text(encoding="utf-8", errors="replace").replace("\r\n", "\n"))

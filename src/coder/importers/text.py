@@ -300,7 +300,51 @@ def _strip_prefix(line: str) -> str:
 
 def parse(path: Path, text: str) -> tuple[list[Turn], dict[str, str]]:
     """Speaker-labelled text → (unmerged turns, no metadata)."""
-    return turns_from_paragraphs(paragraphs(text)), {}
+    return turns_from_text(text), {}
+
+
+def turns_from_text(text: str) -> list[Turn]:
+    """``turns_from_paragraphs(paragraphs(text))`` in one pass over the lines, with the common
+    line (``Label: text``, no times or marks) taken without building a :class:`Head`: this
+    is most of the time of a large import (SPEC §10). Tests hold the two to the same turns."""
+    turns: list[Turn] = []
+    pending: float | None = None
+    in_block = False
+    for number, line in enumerate(text.split("\n"), start=1):
+        if not line or line.isspace():  # a blank line ends the paragraph
+            in_block = False
+            continue
+        first, in_block = not in_block, True
+        head = None
+        if line[:1].isalpha():  # split_head's own first case, without its Head
+            found = _split(line)
+            if found is not None:
+                label, rest, in_label = found
+                if in_label is None and rest[:1] not in ("[", "("):
+                    begin = pending
+                    turns.append(Turn(label, strip_time_marks(rest), begin, None, line=number))
+                    pending = None
+                    continue
+                head = _head(label, rest, in_label, None, None)
+        else:
+            head = split_head(line)
+        if head:
+            begin = head.start if head.start is not None else pending
+            turns.append(Turn(head.label, strip_time_marks(head.rest), begin, head.end,
+                              line=number))
+            pending = None
+            continue
+        mark = time_only(line) if line[:1].isdigit() or line[:1] in "[(" else None
+        if mark is not None:
+            pending = mark
+            continue
+        if not turns or is_not_speech(line):
+            continue
+        last = turns[-1]
+        line = strip_time_marks(_strip_prefix(line)).strip()
+        sep = "\n\n" if first else "\n"
+        last.text = last.text + sep + line if last.text else line
+    return turns
 
 
 def looks_like(text: str) -> bool:
