@@ -64,7 +64,12 @@ def import_with(jobs, monkeypatch, tmp_path, folder, meta, name):
 @needs_cores
 def test_the_workers_run_in_other_processes_and_keep_the_order():
     items = list(range(200))
-    results = list(parallel.ordered_map(lambda i: (i * i, os.getpid()), items, jobs=2))
+    import time
+
+    waited = []  # what the caller does meanwhile, while the worker starts on the items
+    results = list(parallel.ordered_map(lambda i: (i * i, os.getpid()), items, jobs=2,
+                                        meanwhile=lambda: waited.append(time.sleep(0.3))))
+    assert waited == [None]
     assert [r[0] for r in results] == [i * i for i in items]
     assert {r[1] for r in results} - {os.getpid()}, "no worker process did any of the work"
 
@@ -91,7 +96,10 @@ def test_a_dead_worker_loses_no_item():
             os._exit(3)  # as if killed by the out-of-memory killer
         return i + 1
 
-    assert list(parallel.ordered_map(work, list(range(150)), jobs=2)) == \
+    import time
+
+    assert list(parallel.ordered_map(work, list(range(150)), jobs=2,
+                                     meanwhile=lambda: time.sleep(0.3))) == \
         [i + 1 for i in range(150)]
 
 
@@ -101,7 +109,7 @@ def test_parallel_import_writes_the_same_project(tmp_path, monkeypatch):
     meta = corpus(folder)
     one, report_one = import_with(1, monkeypatch, tmp_path, folder, meta, "one")
     two, report_two = import_with(2, monkeypatch, tmp_path, folder, meta, "two")
-    assert parallel.jobs_for(90, 2) == 2  # CODER_JOBS=2: two workers, whatever the cores
+    assert parallel.jobs_for(90, 2) == 2  # this process and one worker
     assert dump(one) == dump(two)
     assert len(dump(two)["transcript"]) == 90 and len(dump(two)["segment"]) == 90 * 12
     assert [t.id for t in report_one.transcripts] == [t.id for t in report_two.transcripts]

@@ -1,14 +1,14 @@
 """Ordered work on several cores, for the bulk steps of a command (parsing 1,000 transcripts).
 
-:func:`ordered_map` applies a function to every item and yields the results **in the items'
-order**, as a plain loop would, while worker processes run ahead. It is a loop when parallel
-work would not pay or is not safe, and the caller cannot tell the two apart except by the
-time taken:
+:func:`ordered_map` applies a function to every item and returns the results **in the items'
+order**, as a plain loop would. With ``jobs`` processes, ``jobs − 1`` forked workers take the
+items from the front while this process first does what the caller has to do meanwhile
+(``coder import`` loads the database layer and opens the project), then takes items from the
+back until the two meet. It is a plain loop when parallel work would not pay or is not safe,
+and the caller cannot tell the two apart except by the time taken:
 
-- fewer than three cores (the parent needs one of its own: on two cores, measured, two
-  workers were no faster than none), few items (:data:`MIN_ITEMS`), or ``jobs=1`` (the
-  environment variable ``CODER_JOBS`` sets the number: ``CODER_JOBS=1`` turns it off,
-  ``CODER_JOBS=2`` forces two workers);
+- one core, few items (:data:`MIN_ITEMS`), or ``jobs=1`` (the environment variable
+  ``CODER_JOBS`` sets the number of processes: ``CODER_JOBS=1`` turns it off);
 - a platform without ``fork`` (the workers inherit the function's context; nothing is pickled
   on the way in), or another thread alive in this process (forking then can copy a lock held
   by that thread into the child);
@@ -16,7 +16,7 @@ time taken:
 
 The function must return picklable values; it should turn the errors the user must see into
 values (the caller re-raises them in order), since an exception in a worker is re-raised here
-with a traceback of the worker. Workers ignore Ctrl-C: the parent stops handing out work and
+with a traceback of the worker. Workers ignore Ctrl-C: this process stops handing out work and
 raises :class:`KeyboardInterrupt` once the chunks being worked on are done (a few files).
 """
 
@@ -30,8 +30,8 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 MIN_ITEMS = 64      # below this, starting workers costs more than it saves
-CHUNK = 8           # items per task: few enough that the first results arrive at once
-MAX_JOBS = 4        # beyond this, the parent's own share of the work (the insert) dominates
+CHUNK = 8           # items per task: small, so that the two ends meet closely
+MAX_JOBS = 4        # beyond this, this process's own share (reading the results) dominates
 
 _FUNCTION: Callable | None = None  # what the forked workers run (inherited, not pickled)
 
@@ -45,16 +45,14 @@ def cpus() -> int:
 
 
 def jobs_for(count: int, jobs: int | None = None) -> int:
-    """How many worker processes :func:`ordered_map` uses for ``count`` items (1: none)."""
+    """How many processes :func:`ordered_map` uses for ``count`` items, this one included
+    (1: no workers)."""
     import multiprocessing
     import threading
 
     if jobs is None:
         value = os.environ.get("CODER_JOBS", "").strip()
-        # The parent needs a core of its own (it loads the database layer meanwhile, then
-        # reads the results): on two cores, two workers were no faster than none.
-        jobs = int(value) if value.isdigit() and int(value) > 0 else \
-            min(cpus() - 1, MAX_JOBS) if cpus() >= 3 else 1
+        jobs = int(value) if value.isdigit() and int(value) > 0 else min(cpus(), MAX_JOBS)
     if jobs <= 1 or count < MIN_ITEMS:
         return 1
     if "fork" not in multiprocessing.get_all_start_methods() or threading.active_count() > 1:
@@ -62,21 +60,23 @@ def jobs_for(count: int, jobs: int | None = None) -> int:
     return min(jobs, max(1, count // CHUNK))
 
 
-def ordered_map(function: Callable[[T], R], items: Sequence[T], *,
-                jobs: int | None = None) -> Iterator[R]:
-    """``function(item)`` for every item, in order; on worker processes when it pays.
+def ordered_map(function: Callable[[T], R], items: Sequence[T], *, jobs: int | None = None,
+                meanwhile: Callable[[], object] | None = None) -> Iterator[R]:
+    """``function(item)`` for every item, in order, on several processes when it pays.
 
-    The workers start at once, before the first result is asked for: what the caller does
-    between this call and its first ``next()`` runs while they work. Close the iterator (or
-    let it finish) to release them.
+    ``meanwhile`` runs once, while the workers start on the items (before the first item,
+    in a plain loop). The results come as an iterator; closing it releases the workers.
     """
-    workers = jobs_for(len(items), jobs)
-    if workers <= 1:
+    processes = jobs_for(len(items), jobs)
+    if processes <= 1:
+        if meanwhile is not None:
+            meanwhile()
         return (function(item) for item in items)
-    return _parallel(function, items, workers)
+    return _parallel(function, items, processes - 1, meanwhile)
 
 
-def _parallel(function: Callable[[T], R], items: Sequence[T], workers: int) -> Iterator[R]:
+def _parallel(function: Callable[[T], R], items: Sequence[T], workers: int,
+              meanwhile: Callable[[], object] | None) -> Iterator[R]:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
@@ -87,10 +87,38 @@ def _parallel(function: Callable[[T], R], items: Sequence[T], workers: int) -> I
                                initializer=_ignore_interrupts)
     try:
         futures = [pool.submit(_run_chunk, chunk) for chunk in chunks]
+        if meanwhile is not None:
+            meanwhile()
+        # From the back, every chunk no worker has started yet is done here.
+        own: dict[int, list] = {}
+        for index in range(len(chunks) - 1, -1, -1):
+            if not futures[index].cancel():
+                break  # the workers have got this far
+            own[index] = [function(item) for item in chunks[index]]
     except BaseException:
         _shutdown(pool)
         raise
-    return _Results(_collect(function, pool, chunks, futures), pool)
+    return _Results(_collect(function, pool, chunks, futures, own), pool)
+
+
+def _collect(function, pool, chunks, futures, own) -> Iterator:
+    from concurrent.futures.process import BrokenProcessPool
+
+    broken = False
+    try:
+        for index, future in enumerate(futures):
+            if index in own:
+                yield from own.pop(index)
+                continue
+            if not broken:
+                try:
+                    yield from future.result()
+                    continue
+                except BrokenProcessPool:  # a worker died: the rest is done here
+                    broken = True
+            yield from (function(item) for item in chunks[index])
+    finally:
+        _shutdown(pool)
 
 
 class _Results:
@@ -110,26 +138,6 @@ class _Results:
     def close(self) -> None:
         self._results.close()
         _shutdown(self._pool)
-
-
-def _collect(function, pool, chunks, futures) -> Iterator:
-    from concurrent.futures.process import BrokenProcessPool
-
-    done = 0
-    try:
-        for done, future in enumerate(futures):
-            try:
-                results = future.result()
-            except BrokenProcessPool:  # a worker died: the rest is done here
-                break
-            yield from results
-        else:
-            return
-        for chunk in chunks[done:]:
-            for item in chunk:
-                yield function(item)
-    finally:
-        _shutdown(pool)
 
 
 def _shutdown(pool) -> None:

@@ -266,9 +266,8 @@ def parse_transcripts(paths: Iterable[str | Path] | Collected, *, meta: Path | N
     results = None
     try:
         # Named-entity models are large and slow to load: one process keeps one copy.
-        results = ordered_map(parse_one, files, jobs=1 if ner else None)
-        if meanwhile is not None:
-            meanwhile()  # while the workers parse (before the parsing, in one process)
+        # ``meanwhile`` runs while the workers parse (before the parsing, in one process).
+        results = ordered_map(parse_one, files, jobs=1 if ner else None, meanwhile=meanwhile)
         for path, result in zip(files, results):
             if isinstance(result, InputError):
                 if isinstance(result, NotATranscript) and path in collected.from_folder:
