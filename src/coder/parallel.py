@@ -47,14 +47,14 @@ def cpus() -> int:
 def jobs_for(count: int, jobs: int | None = None) -> int:
     """How many processes :func:`ordered_map` uses for ``count`` items, this one included
     (1: no workers)."""
-    import multiprocessing
-    import threading
-
     if jobs is None:
         value = os.environ.get("CODER_JOBS", "").strip()
         jobs = int(value) if value.isdigit() and int(value) > 0 else min(cpus(), MAX_JOBS)
     if jobs <= 1 or count < MIN_ITEMS:
         return 1
+    import multiprocessing
+    import threading
+
     if "fork" not in multiprocessing.get_all_start_methods() or threading.active_count() > 1:
         return 1
     return min(jobs, max(1, count // CHUNK))
