@@ -14,9 +14,11 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m compileall -q src
 	touch $(STAMP)
 
 demo: $(STAMP)
+	$(BIN)/python -m compileall -q src
 	rm -rf $(OUT) && mkdir -p $(OUT)
 	$(BIN)/coder import transcripts --meta transcripts/participants.csv
 	$(BIN)/coder transcripts list

@@ -899,6 +899,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--autocode", action="store_true",
                         help="also run bench_autocode.py (no budget; minutes at full size)")
     args = parser.parse_args(argv)
+    # The commands run as installed code does, byte-compiled: where PYTHONDONTWRITEBYTECODE
+    # is set (on some machines), every child would compile coder's sources again.
+    import compileall
+
+    compileall.compile_dir(str(HERE.parent / "src"), quiet=1)
 
     sizes = QUICK if args.quick else Sizes()
     results = Results()
