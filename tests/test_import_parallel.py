@@ -169,9 +169,11 @@ def test_a_folder_skips_what_is_no_transcript_alike(tmp_path, monkeypatch):
 
 
 @needs_cores
-def test_ctrl_c_while_parsing_stops_every_process_and_writes_nothing(tmp_path):
+@pytest.mark.parametrize("existing", [False, True], ids=["new project", "existing project"])
+def test_ctrl_c_while_parsing_stops_every_process_and_writes_nothing(tmp_path, existing):
     """Ctrl-C reaches the whole foreground process group, workers included: one message, exit
-    130, no worker's traceback, no worker left running, no project made."""
+    130, no worker's traceback, no worker left running, no project made — or, into an
+    existing project (written while the files parse), none of the transcripts kept."""
     import signal
     import subprocess
     import sys
@@ -180,6 +182,9 @@ def test_ctrl_c_while_parsing_stops_every_process_and_writes_nothing(tmp_path):
     folder = tmp_path / "transcripts"
     meta = corpus(folder, n=600)
     db = tmp_path / "p.db"
+    if existing:
+        open_project(str(db), create=True).close()
+        before = dump(db)
     script = ("import sys, coder.transcripts as t\n"
               "from coder.importers import registry\n"
               "slow = registry.parse_file\n"
@@ -196,6 +201,77 @@ def test_ctrl_c_while_parsing_stops_every_process_and_writes_nothing(tmp_path):
     _, stderr = child.communicate(timeout=60)
     assert child.returncode == 130, stderr
     assert "interrupted" in stderr and "Traceback" not in stderr, stderr
-    assert not db.exists()
+    if existing:
+        assert dump(db) == before
+    else:
+        assert not db.exists()
     leftover = subprocess.run(["pgrep", "-g", str(child.pid)], capture_output=True, text=True)
     assert leftover.stdout.strip() == "", "a worker outlived the command"
+
+
+def cli_import(db, folder, meta, jobs):
+    """`coder import` as a user runs it (the CLI writes while parsing into an existing
+    project); returns the result."""
+    from typer.testing import CliRunner
+
+    from coder.cli import app
+
+    return CliRunner().invoke(app, ["import", str(folder), "--meta", str(meta), "--db", str(db)],
+                              env={"CODER_JOBS": str(jobs)})
+
+
+@needs_cores
+def test_writing_while_parsing_gives_the_same_project(tmp_path):
+    from coder.transcript_store import StreamedStore
+
+    folder = tmp_path / "transcripts"
+    meta = corpus(folder, n=200)  # several batches
+    assert 200 > 3 * StreamedStore.BATCH
+    projects = []
+    for jobs in (1, 2):
+        db = tmp_path / f"p{jobs}.db"
+        open_project(str(db), create=True).close()
+        result = cli_import(db, folder, meta, jobs)
+        assert result.exit_code == 0, result.output
+        projects.append(dump(db))
+    assert projects[0] == projects[1] and len(projects[1]["transcript"]) == 200
+
+
+@needs_cores
+@pytest.mark.parametrize("bad", ["undecodable", "personal data", "duplicate id"])
+def test_a_late_error_rolls_back_what_was_written_meanwhile(tmp_path, bad, monkeypatch):
+    """The first batches are already written when file 180 of 200 turns out bad: the project
+    is left exactly as it was, and text the gate flagged never reaches the database file."""
+    from coder.transcript_store import StreamedStore
+
+    written = []
+    flush = StreamedStore._flush
+
+    def counted(self):
+        written.append(len(self._pending))
+        flush(self)
+
+    monkeypatch.setattr(StreamedStore, "_flush", counted)
+    folder = tmp_path / "transcripts"
+    meta = corpus(folder, n=200)
+    leak = "write to a.petrova@example.org"
+    late = folder / "KZ-180.txt"
+    if bad == "undecodable":
+        late.write_bytes(b"Interviewer: \xff\xfe broken\n\nKZ-180: yes\n")
+    elif bad == "personal data":
+        late.write_text(late.read_text(encoding="utf-8") + f"\nInterviewer: {leak}\n",
+                        encoding="utf-8")
+    else:
+        (folder / "zz").mkdir()
+        (folder / "zz" / "KZ-180.txt").write_text("Interviewer: Hi?\n\nKZ-180: Hello.\n",
+                                                 encoding="utf-8")
+    db = tmp_path / "p.db"
+    open_project(str(db), create=True).close()
+    before = dump(db)
+    result = cli_import(db, folder, meta, 2)
+    assert result.exit_code == 1, result.output
+    assert "KZ-180" in result.output
+    assert sum(written) >= 3 * StreamedStore.BATCH  # written before the bad file came
+    assert dump(db) == before
+    stored = b"".join(p.read_bytes() for p in tmp_path.glob("p.db*"))
+    assert leak.encode() not in stored

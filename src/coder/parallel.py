@@ -3,8 +3,9 @@
 :func:`ordered_map` applies a function to every item and returns the results **in the items'
 order**, as a plain loop would. With ``jobs`` processes, ``jobs − 1`` forked workers take the
 items from the front while this process first does what the caller has to do meanwhile
-(``coder import`` loads the database layer and opens the project), then takes items from the
-back until the two meet. It is a plain loop when parallel work would not pay or is not safe,
+(``coder import`` loads the database layer and opens the project), then hands out the
+results in order, taking items from the back whenever the next result is not there yet,
+until the two ends meet. It is a plain loop when parallel work would not pay or is not safe,
 and the caller cannot tell the two apart except by the time taken:
 
 - one core, few items (:data:`MIN_ITEMS`), or ``jobs=1`` (the environment variable
@@ -66,6 +67,9 @@ def ordered_map(function: Callable[[T], R], items: Sequence[T], *, jobs: int | N
 
     ``meanwhile`` runs once, while the workers start on the items (before the first item,
     in a plain loop). The results come as an iterator; closing it releases the workers.
+    Whenever the next result is not there yet, this process takes the last item no worker
+    has started (work it would otherwise spend waiting); what the caller does with each
+    result meanwhile (writing it to the database) runs while the workers go on.
     """
     processes = jobs_for(len(items), jobs)
     if processes <= 1:
@@ -89,24 +93,26 @@ def _parallel(function: Callable[[T], R], items: Sequence[T], workers: int,
         futures = [pool.submit(_run_chunk, chunk) for chunk in chunks]
         if meanwhile is not None:
             meanwhile()
-        # From the back, every chunk no worker has started yet is done here.
-        own: dict[int, list] = {}
-        for index in range(len(chunks) - 1, -1, -1):
-            if not futures[index].cancel():
-                break  # the workers have got this far
-            own[index] = [function(item) for item in chunks[index]]
     except BaseException:
         _shutdown(pool)
         raise
-    return _Results(_collect(function, pool, chunks, futures, own), pool)
+    return _Results(_collect(function, pool, chunks, futures), pool)
 
 
-def _collect(function, pool, chunks, futures, own) -> Iterator:
+def _collect(function, pool, chunks, futures) -> Iterator:
     from concurrent.futures.process import BrokenProcessPool
 
+    own: dict[int, list] = {}  # chunks done here, taken from the back
+    back = len(chunks) - 1     # the last chunk that may still be taken
     broken = False
     try:
         for index, future in enumerate(futures):
+            while index not in own and not future.done() and back > index:
+                if not futures[back].cancel():
+                    back = index  # the workers have got this far: nothing left to take
+                    break
+                own[back] = [function(item) for item in chunks[back]]
+                back -= 1
             if index in own:
                 yield from own.pop(index)
                 continue

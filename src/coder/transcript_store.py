@@ -38,19 +38,73 @@ def store_transcripts(project: Project, report: ImportReport, *, replace: bool =
         existing = _existing(conn, ids)
         for item in report.transcripts:
             _classify(conn, item, existing.get(item.id), replace, report.warnings)
-        if report.meta is not None:
-            known = set(ids) | set(conn.execute(select(T.c.id)).scalars())
-            for tid in sorted(set(report.meta_rows) - known):
-                report.warnings.append(f"{report.meta}: row {tid!r} matches no transcript")
-            for item in report.transcripts:
-                if item.id not in report.meta_rows:
-                    report.warnings.append(f"{item.path}: no row for {item.id!r} in "
-                                           f"{report.meta}")
+        _meta_warnings(conn, report)
         if dry_run:
             conn.rollback()
         else:
             _write(conn, report.transcripts)
     return report
+
+
+def _meta_warnings(conn, report: ImportReport) -> None:
+    if report.meta is None:
+        return
+    ids = [t.id for t in report.transcripts]
+    known = set(ids) | set(conn.execute(select(T.c.id)).scalars())
+    for tid in sorted(set(report.meta_rows) - known):
+        report.warnings.append(f"{report.meta}: row {tid!r} matches no transcript")
+    for item in report.transcripts:
+        if item.id not in report.meta_rows:
+            report.warnings.append(f"{item.path}: no row for {item.id!r} in {report.meta}")
+
+
+class StreamedStore:
+    """:func:`store_transcripts` for transcripts handed over while the rest are parsed
+    (``parse_transcripts(on_item=store.add)``): batches are written as they come, in one
+    write transaction that :meth:`finish` commits once every file parsed and the gate passed.
+    Leaving the ``with`` block any other way (a bad file, personal data found, a conflict,
+    Ctrl-C) rolls everything back, so the project is exactly as it was. The database does its
+    share (SQLite writes without holding the interpreter) while the files are still parsed on
+    other cores. Nothing the gate flagged is handed over, so it never reaches the database."""
+
+    BATCH = 32
+
+    def __init__(self, project: Project, *, replace: bool = False):
+        import contextlib
+
+        self.project, self.replace = project, replace
+        self._stack = contextlib.ExitStack()
+        self._conn = None
+        self._pending: list[PreparedTranscript] = []
+        self._warnings: list[str] = []  # the classification's, after the parser's (order)
+
+    def __enter__(self) -> StreamedStore:
+        return self
+
+    def __exit__(self, *exc) -> bool:
+        return self._stack.__exit__(*exc)
+
+    def add(self, item: PreparedTranscript) -> None:
+        self._pending.append(item)
+        if len(self._pending) >= self.BATCH:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._conn is None:
+            self._conn = self._stack.enter_context(self.project.write())
+        items, self._pending = self._pending, []
+        existing = _existing(self._conn, [i.id for i in items])
+        for item in items:
+            _classify(self._conn, item, existing.get(item.id), self.replace, self._warnings)
+        _write(self._conn, items)
+
+    def finish(self, report: ImportReport) -> ImportReport:
+        """Write what is left, add the metadata warnings, commit."""
+        with self._stack:
+            self._flush()
+            report.warnings.extend(self._warnings)
+            _meta_warnings(self._conn, report)
+        return report
 
 
 def import_transcripts(project: Project, paths: Iterable[str | Path], *,
@@ -207,4 +261,5 @@ def get_transcript(project: Project, transcript_id: str) -> dict:
             "segments": [dict(s._mapping) for s in segs]}
 
 
-__all__ = ["get_transcript", "import_transcripts", "list_transcripts", "store_transcripts"]
+__all__ = ["StreamedStore", "get_transcript", "import_transcripts", "list_transcripts",
+           "store_transcripts"]

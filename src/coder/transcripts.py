@@ -9,6 +9,7 @@ Finding, reading and parsing files is here; storing and reading back is in
 from __future__ import annotations
 
 import gc
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from operator import itemgetter
@@ -197,7 +198,13 @@ def prepare(parsed, meta_rows: dict[str, dict[str, str]], interviewer: str | Non
         id=tid, path=parsed.path, format=parsed.format, sha256=parsed.sha256,
         participant=attributes.get("participant") or tid, interviewer=label,
         attributes=attributes, segments=segments,
-        text="\n\n".join([f"{t.speaker}: {t.text}" for t in parsed.turns]))
+        text=transcript_text(segments))
+
+
+def transcript_text(segments: list[dict]) -> str:
+    """The transcript's text as stored: ``speaker: text`` turns, a blank line between them
+    (the segments' ``char_start``/``char_end`` point into it)."""
+    return "\n\n".join([f"{s['speaker']}: {s['text']}" for s in segments])
 
 
 # ---------------------------------------------------------------------------- importing
@@ -209,7 +216,9 @@ def parse_transcripts(paths: Iterable[str | Path] | Collected, *, meta: Path | N
                       speakers: dict[str, str] | None = None,
                       interviewer_labels: Iterable[str] = (),
                       ner: bool = False,
-                      meanwhile: Callable[[], object] | None = None) -> ImportReport:
+                      meanwhile: Callable[[], object] | None = None,
+                      on_item: Callable[[PreparedTranscript], None] | None = None
+                      ) -> ImportReport:
     """Parse and resolve every file; no database needed. Any bad file raises InputError.
 
     A file found in a folder that is readable but no transcript
@@ -225,6 +234,9 @@ def parse_transcripts(paths: Iterable[str | Path] | Collected, *, meta: Path | N
     Many files are parsed on several cores (:mod:`coder.parallel`; ``CODER_JOBS=1`` keeps one
     process), with the same results, warnings and errors in the same order. ``meanwhile`` is
     called once while the workers parse (``coder import`` opens the project then).
+    ``on_item`` receives each transcript, in order, as soon as it is parsed and checked — but
+    none once the gate has found anything (:class:`coder.transcript_store.StreamedStore`
+    writes them meanwhile, and rolls back when this raises).
     """
     from coder.importers import parse_file
     from coder.importers.base import NotATranscript
@@ -242,6 +254,7 @@ def parse_transcripts(paths: Iterable[str | Path] | Collected, *, meta: Path | N
 
         gate = ImportGate(identifiers, files=files, meta=meta, encoding=encoding, ner=ner)
     interviewer_labels = tuple(interviewer_labels)
+    parent = os.getpid()
 
     def parse_one(path: Path):
         """(parsed turns if the gate flags them, else None; prepared; warnings) or the
@@ -255,8 +268,11 @@ def parse_transcripts(paths: Iterable[str | Path] | Collected, *, meta: Path | N
         except InputError as exc:
             return exc
         # The parsed turns go back to the parent only when the gate must look again (most
-        # files: only the prepared segments, which cost a third as much to send).
+        # files: only the prepared segments, which cost a third as much to send); from a
+        # worker, the transcript's text is left to be joined again there (half the bytes).
         flagged = gate is not None and gate.prescan(parsed)
+        if os.getpid() != parent:
+            item.text = None
         return (parsed if flagged else None), item, warnings
 
     # The cyclic garbage collector would walk every turn and segment parsed so far again and
@@ -275,6 +291,8 @@ def parse_transcripts(paths: Iterable[str | Path] | Collected, *, meta: Path | N
                     continue
                 raise result
             flagged, item, warnings = result
+            if item.text is None:
+                item.text = transcript_text(item.segments)
             report.warnings.extend(warnings)
             if gate is not None:
                 gate.check_name(path, item.id)
@@ -285,6 +303,8 @@ def parse_transcripts(paths: Iterable[str | Path] | Collected, *, meta: Path | N
                                  "rename one file or give it an `id` in its front matter")
             seen[item.id] = path
             report.transcripts.append(item)
+            if on_item is not None and (gate is None or not gate.findings):
+                on_item(item)  # nothing the gate flagged is handed on, nor anything after it
             if progress:
                 progress(path)
     finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -75,6 +76,7 @@ def import_(
         from coder.errors import CoderError
 
         raise CoderError("--coder-map applies to REFI-QDA (.qdpx) projects only — leave it out")
+    from coder.parallel import jobs_for
     from coder.roles import interviewer_labels_value
     from coder.transcripts import collect_files, parse_speaker_map, parse_transcripts
 
@@ -83,30 +85,39 @@ def import_(
     # The project's settings (interviewer labels, ner) apply to the parsing. A SQLite project
     # is only looked into here, and opened while the files are parsed on other cores; a new
     # one is made after parsing, so that a bad file leaves no empty project behind.
-    project, settings = _project_settings(db)
-    opened: list = [project]
+    project, settings, exists = _project_settings(db)
+    ner = ner or bool(settings.get("ner"))
+    # Into an existing project, with files parsed on other cores: write them as they come,
+    # in one transaction committed at the end (coder.transcript_store.StreamedStore).
+    streamed = exists and not dry_run and not ner and jobs_for(len(files)) > 1
+    opened: list = [project, None]  # the project, and the StreamedStore writing into it
 
-    def meanwhile() -> None:
-        import coder.transcript_store  # noqa: F401  (SQLAlchemy: loaded while the files parse)
+    with contextlib.ExitStack() as stack:  # leaving it with an error rolls the writes back
+        def meanwhile() -> None:  # while the files parse on other cores: load SQLAlchemy
+            from coder.transcript_store import StreamedStore
 
-        if opened[0] is None:
-            opened[0] = _open_if_there(db)
+            if opened[0] is None:
+                opened[0] = _open_if_there(db)
+            if streamed and opened[0] is not None:
+                opened[1] = stack.enter_context(StreamedStore(opened[0], replace=replace))
 
-    with _progress(len(files)) as advance:
-        report = parse_transcripts(files, meta=meta, interviewer=interviewer,
-                                   encoding=encoding, progress=advance,
-                                   allow_pii=allow_pii, identifiers=identifiers,
-                                   speakers=mapping, ner=ner or bool(settings.get("ner")),
-                                   interviewer_labels=interviewer_labels_value(
-                                       settings.get("interviewer_labels")),
-                                   meanwhile=meanwhile)
-    project = opened[0]
-    if project is None and not dry_run:
-        project = open_project(db, create=True)
-    if project is not None:  # a dry run into a project that does not exist yet: all is new
-        from coder.transcripts import store_transcripts
+        with _progress(len(files)) as advance:
+            report = parse_transcripts(
+                files, meta=meta, interviewer=interviewer, encoding=encoding,
+                progress=advance, allow_pii=allow_pii, identifiers=identifiers,
+                speakers=mapping, ner=ner, meanwhile=meanwhile,
+                interviewer_labels=interviewer_labels_value(settings.get("interviewer_labels")),
+                on_item=(lambda item: opened[1] and opened[1].add(item)) if streamed else None)
+        project, streamer = opened
+        if streamer is not None:
+            streamer.finish(report)
+        else:
+            if project is None and not dry_run:
+                project = open_project(db, create=True)
+            if project is not None:  # a dry run into a project not there yet: all is new
+                from coder.transcripts import store_transcripts
 
-        store_transcripts(project, report, replace=replace, dry_run=dry_run)
+                store_transcripts(project, report, replace=replace, dry_run=dry_run)
     for text in report.warnings:
         warn(text)
     for path, why in report.skipped:
@@ -163,22 +174,23 @@ class _progress:
 
 
 def _project_settings(db: str | None):
-    """(the open project or None, its settings): a SQLite project's settings are read without
-    opening it (coder.db.peek; the project is opened meanwhile), others' by opening it."""
+    """(the open project or None, its settings, whether it exists): a SQLite project's
+    settings are read without opening it (coder.db.peek; it is opened meanwhile), others' by
+    opening it."""
     from coder.db.peek import sqlite_settings
     from coder.db.url import sqlite_file
 
     path = sqlite_file(db)
     settings = sqlite_settings(path) if path is not None else None
     if settings is not None:
-        return None, settings
+        return None, settings, path.exists()
     project = _open_if_there(db)
     if project is None:
-        return None, {}
+        return None, {}, False
     from coder.db.settings import all_settings
 
     with project.read() as conn:
-        return project, all_settings(conn)
+        return project, all_settings(conn), True
 
 
 def _open_if_there(db: str | None):
