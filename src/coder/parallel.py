@@ -31,7 +31,7 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 MIN_ITEMS = 64      # below this, starting workers costs more than it saves
-CHUNK = 8           # items per task: small, so that the two ends meet closely
+CHUNK = 16          # items per task: few tasks, yet the two ends meet closely
 MAX_JOBS = 4        # beyond this, this process's own share (reading the results) dominates
 
 _FUNCTION: Callable | None = None  # what the forked workers run (inherited, not pickled)
