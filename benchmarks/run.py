@@ -78,13 +78,13 @@ class Sizes:
     transcripts: int = 1000
     turns: int = 60
     words: int = 80
-    import_repeat: int = 4
+    import_repeat: int = 6
     agreement_segments: int = 50_000
     agreement_turns: int = 40          # 20 participant segments per transcript
     coders: tuple[str, ...] = ("alice", "bob", "carol")
     codes: int = 20
     agreement: float = 0.8
-    cli_repeat: int = 3
+    cli_repeat: int = 5
     kernel_repeat: int = 3
     session_segments: int = 100_000
     decisions: int = 500

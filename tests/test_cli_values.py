@@ -76,3 +76,26 @@ def test_import_of_several_paths_loads_no_pydantic(tmp_path):
     assert "imported 2 transcript(s)" in done.stderr, done.stderr
     missing = CliRunner().invoke(app, ["import", str(tmp_path / "nowhere.txt"), "--db", str(db)])
     assert missing.exit_code == 1 and "nowhere.txt" in missing.output
+
+
+def test_read_commands_on_a_coded_project_load_neither(tmp_path):
+    """The same on a project with codings (an empty one returns before the queries that once
+    pulled in the ORM models)."""
+    from conftest import CODEBOOK, CODINGS, CORPUS, run
+
+    db = tmp_path / "p.db"
+    run(db, "import", CORPUS, "--meta", CORPUS / "participants.csv")
+    run(db, "codebook", "load", CODEBOOK)
+    for name in ("alice", "bob"):
+        run(db, "codings", "import", CODINGS / f"{name}.csv", "--coder", name, "--new-coder")
+    names = {"a,b": "alice,bob", "a": "alice"}
+    for args in ([names.get(a, a) for a in command] for command in READ_COMMANDS):
+        code = ("import sys\n"
+                f"sys.argv = ['coder'] + {args!r} + ['--db', {str(db)!r}]\n"
+                "from coder.cli import main\n"
+                "try:\n    main()\nexcept SystemExit as exc:\n    print('EXIT', exc.code)\n"
+                "print('LOADED', [m for m in ('sqlmodel', 'pydantic', 'sqlalchemy.orm') "
+                "if m in sys.modules])")
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+        assert "LOADED []" in done.stdout, (args, done.stdout + done.stderr)
+        assert "EXIT" not in done.stdout or "EXIT 0" in done.stdout, (args, done.stderr)

@@ -152,9 +152,9 @@ def _listing(names: list[str]) -> str:
 def code_labels(conn) -> dict[str, str]:
     """Full key → label of the current codebook's codes."""
     from coder.coding.store import current_codebook_id
-    from coder.db.models import Code
+    from coder.db import tables
 
-    C = Code.__table__
+    C = tables.code
     cb = current_codebook_id(conn)
     if cb is None:
         return {}
@@ -179,9 +179,9 @@ def level_labels(labels: dict[str, str], keys: list[str], level: str) -> dict[st
 
 def _project_counts(conn, coders: list[str]) -> tuple[int, int, dict[str, int]]:
     """(transcripts, participant segments, participant segments each coder reviewed)."""
-    from coder.db.models import Coder, Review, Segment, Transcript
+    from coder.db import tables
 
-    S, R, C, T = Segment.__table__, Review.__table__, Coder.__table__, Transcript.__table__
+    S, R, C, T = tables.segment, tables.review, tables.coder, tables.transcript
     transcripts = conn.execute(select(func.count()).select_from(T)).scalar_one()
     segments = conn.execute(select(func.count()).select_from(S)
                             .where(S.c.role == "participant")).scalar_one()
@@ -194,9 +194,9 @@ def _project_counts(conn, coders: list[str]) -> tuple[int, int, dict[str, int]]:
 
 def consensus_summary(conn) -> list[str]:
     """One sentence per consensus coder: rule, who settled, how many segments and disputes."""
-    from coder.db.models import Coder, Decision
+    from coder.db import tables
 
-    D, C = Decision.__table__, Coder.__table__
+    D, C = tables.decision, tables.coder
     rows = conn.execute(select(C.c.name, D.c.segment_id, D.c.rule, D.c.settled_by, D.c.sources)
                         .join(C, C.c.id == D.c.coder_id).order_by(C.c.name)).all()
     per: dict[str, dict[str, Any]] = {}
