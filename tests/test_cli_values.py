@@ -42,19 +42,25 @@ READ_COMMANDS = [["status", "--format", "json"], ["agreement", "--format", "json
                  ["report", "themes", "--coder", "a", "--format", "json"]]
 
 
-@pytest.mark.parametrize("args", READ_COMMANDS)
-def test_read_commands_import_neither_sqlmodel_nor_pydantic(args, tmp_path):
-    from coder.db.engine import open_project
-
-    db = tmp_path / "p.db"
-    open_project(str(db), create=True).close()
+def run_counting_modules(args: list[str], db) -> subprocess.CompletedProcess:
+    """``coder ARGS --db DB`` in a fresh interpreter that prints ``EXIT code`` (if it exits)
+    and ``LOADED [...]``: which of SQLModel, pydantic and the ORM it imported."""
     code = ("import sys\n"
             f"sys.argv = ['coder'] + {args!r} + ['--db', {str(db)!r}]\n"
             "from coder.cli import main\n"
             "try:\n    main()\nexcept SystemExit as exc:\n    print('EXIT', exc.code)\n"
             "print('LOADED', [m for m in ('sqlmodel', 'pydantic', 'sqlalchemy.orm') "
             "if m in sys.modules])")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+
+
+@pytest.mark.parametrize("args", READ_COMMANDS)
+def test_read_commands_import_neither_sqlmodel_nor_pydantic(args, tmp_path):
+    from coder.db.engine import open_project
+
+    db = tmp_path / "p.db"
+    open_project(str(db), create=True).close()
+    done = run_counting_modules(args, db)
     assert "LOADED []" in done.stdout, done.stdout + done.stderr
     assert "EXIT 2" not in done.stdout, done.stderr  # the command ran (an empty project: exit 1)
 
@@ -90,12 +96,6 @@ def test_read_commands_on_a_coded_project_load_neither(tmp_path):
         run(db, "codings", "import", CODINGS / f"{name}.csv", "--coder", name, "--new-coder")
     names = {"a,b": "alice,bob", "a": "alice"}
     for args in ([names.get(a, a) for a in command] for command in READ_COMMANDS):
-        code = ("import sys\n"
-                f"sys.argv = ['coder'] + {args!r} + ['--db', {str(db)!r}]\n"
-                "from coder.cli import main\n"
-                "try:\n    main()\nexcept SystemExit as exc:\n    print('EXIT', exc.code)\n"
-                "print('LOADED', [m for m in ('sqlmodel', 'pydantic', 'sqlalchemy.orm') "
-                "if m in sys.modules])")
-        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+        done = run_counting_modules(args, db)
         assert "LOADED []" in done.stdout, (args, done.stdout + done.stderr)
         assert "EXIT" not in done.stdout or "EXIT 0" in done.stdout, (args, done.stderr)

@@ -204,17 +204,23 @@ def test_maxqda_document_sets_become_attributes(project, db_path):
                       "GROUP BY 1 ORDER BY 1") == [("ICLS 2024", 5), ("ICLS 2025", 5)]
 
 
-def test_reimport_onto_existing_turns_maps_exactly_or_refuses(cli, db_path, tmp_path):
-    """A transcript already in the project keeps its turns: a selection of part of one turn
-    becomes a coding of that turn with the stretch as its span; one over parts of two turns
-    would widen its coding to both whole turns, so the import is refused, and nothing
-    changes."""
+def two_turns(cli, db_path, tmp_path) -> str:
+    """Import a transcript with two participant turns ("First part. Second part." and "Third
+    part. Fourth part."); returns its stored text."""
     transcript = tmp_path / "doc.txt"
     transcript.write_text("Interviewer: Why?\n\ndoc: First part. Second part.\n\n"
                           "Interviewer: And?\n\ndoc: Third part. Fourth part.\n",
                           encoding="utf-8")
     assert cli("import", transcript).exit_code == 0
-    text = q(db_path, "SELECT text FROM transcript")[0][0]
+    return q(db_path, "SELECT text FROM transcript")[0][0]
+
+
+def test_reimport_onto_existing_turns_maps_exactly_or_refuses(cli, db_path, tmp_path):
+    """A transcript already in the project keeps its turns: a selection of part of one turn
+    becomes a coding of that turn with the stretch as its span; one over parts of two turns
+    would widen its coding to both whole turns, so the import is refused, and nothing
+    changes."""
+    text = two_turns(cli, db_path, tmp_path)
     whole = (text.index("First"), text.index("Second part.") + len("Second part."))
     exact = build(tmp_path / "exact.qdpx", "QualCoder 4.0", text, [whole])
     result = cli("import", exact)
@@ -245,12 +251,7 @@ def test_merging_a_copy_with_partial_selections_widens_them_and_says_so(cli, db_
     parts of two turns: the coding applies to both whole segments, and a warning says so (a
     plain re-import onto existing turns is refused instead, above); part of one turn keeps
     its stretch as the coding's span."""
-    transcript = tmp_path / "doc.txt"
-    transcript.write_text("Interviewer: Why?\n\ndoc: First part. Second part.\n\n"
-                          "Interviewer: And?\n\ndoc: Third part. Fourth part.\n",
-                          encoding="utf-8")
-    assert cli("import", transcript).exit_code == 0
-    text = q(db_path, "SELECT text FROM transcript")[0][0]
+    text = two_turns(cli, db_path, tmp_path)
     exact = build(tmp_path / "exact.qdpx", "QualCoder 4.0", text,
                   [(text.index("First"), text.index("Second part.") + len("Second part."))])
     assert cli("import", exact).exit_code == 0  # the codebook, and Ann's coding of turn 2

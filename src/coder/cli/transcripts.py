@@ -90,16 +90,21 @@ def import_(
     # Into an existing project, with files parsed on other cores: write them as they come,
     # in one transaction committed at the end (coder.transcript_store.StreamedStore).
     streamed = exists and not dry_run and not ner and jobs_for(len(files)) > 1
-    opened: list = [project, None]  # the project, and the StreamedStore writing into it
+    streamer = None  # the StreamedStore writing into the project while the files parse
 
     with contextlib.ExitStack() as stack:  # leaving it with an error rolls the writes back
         def meanwhile() -> None:  # while the files parse on other cores: load SQLAlchemy
             from coder.transcript_store import StreamedStore
 
-            if opened[0] is None:
-                opened[0] = _open_if_there(db)
-            if streamed and opened[0] is not None:
-                opened[1] = stack.enter_context(StreamedStore(opened[0], replace=replace))
+            nonlocal project, streamer
+            if project is None:
+                project = _open_if_there(db)
+            if streamed and project is not None:
+                streamer = stack.enter_context(StreamedStore(project, replace=replace))
+
+        def on_item(item) -> None:
+            if streamer is not None:
+                streamer.add(item)
 
         with _progress(len(files)) as advance:
             report = parse_transcripts(
@@ -107,8 +112,7 @@ def import_(
                 progress=advance, allow_pii=allow_pii, identifiers=identifiers,
                 speakers=mapping, ner=ner, meanwhile=meanwhile,
                 interviewer_labels=interviewer_labels_value(settings.get("interviewer_labels")),
-                on_item=(lambda item: opened[1] and opened[1].add(item)) if streamed else None)
-        project, streamer = opened
+                on_item=on_item if streamed else None)
         if streamer is not None:
             streamer.finish(report)
         else:

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 
@@ -266,63 +267,39 @@ def turns_from_paragraphs(blocks: list[tuple[int, str]]) -> list[Turn]:
     Lines of one paragraph are joined with ``\\n``, paragraphs with a blank line. A line with
     only a time gives its start to the next turn (or to the current one if it has none yet).
     """
-    turns: list[Turn] = []
-    pending: float | None = None
-    for start, block in blocks:
-        for offset, line in enumerate(block.split("\n")):
-            head = split_head(line)
-            if head:
-                begin = head.start if head.start is not None else pending
-                turns.append(Turn(head.label, strip_time_marks(head.rest), begin, head.end,
-                                  line=start + offset))
-                pending = None
-                continue
-            mark = time_only(line) if line[:1].isdigit() or line[:1] in "[(" else None
-            if mark is not None:
-                pending = mark
-                continue
-            if not turns or is_not_speech(line):
-                continue
-            last = turns[-1]
-            line = strip_time_marks(_strip_prefix(line)).strip()
-            sep = "\n\n" if offset == 0 else "\n"
-            last.text = last.text + sep + line if last.text else line
-    return turns
-
-
-def _strip_prefix(line: str) -> str:
-    """An unlabelled ``- [00:40.58 - 00:40.90] text`` line keeps only its text."""
-    bullet = _BULLET.match(line)
-    rest = line[bullet.end():] if bullet else line
-    prefix = _TIME_PREFIX.match(rest)
-    return rest[prefix.end():] if prefix and (bullet or rest[:1] in "[(") else line
-
-
-def parse(path: Path, text: str) -> tuple[list[Turn], dict[str, str]]:
-    """Speaker-labelled text → (unmerged turns, no metadata)."""
-    return turns_from_text(text), {}
+    return _turns((start + offset, line, offset == 0)
+                  for start, block in blocks
+                  for offset, line in enumerate(block.split("\n")))
 
 
 def turns_from_text(text: str) -> list[Turn]:
-    """``turns_from_paragraphs(paragraphs(text))`` in one pass over the lines, with the common
-    line (``Label: text``, no times or marks) taken without building a :class:`Head`: this
-    is most of the time of a large import (SPEC §10). Tests hold the two to the same turns."""
+    """``turns_from_paragraphs(paragraphs(text))`` in one pass over the lines (most of the time
+    of a large import, SPEC §10). Tests hold the two to the same turns."""
+    def lines():
+        in_block = False
+        for number, line in enumerate(text.split("\n"), start=1):
+            if not line or line.isspace():  # a blank line ends the paragraph
+                in_block = False
+                continue
+            yield number, line, not in_block
+            in_block = True
+
+    return _turns(lines())
+
+
+def _turns(lines: Iterable[tuple[int, str, bool]]) -> list[Turn]:
+    """The turns of ``(line number, line, first of its paragraph)``; the common head
+    (``Label: text``, no times or marks) is taken without building a :class:`Head`."""
     turns: list[Turn] = []
     pending: float | None = None
-    in_block = False
-    for number, line in enumerate(text.split("\n"), start=1):
-        if not line or line.isspace():  # a blank line ends the paragraph
-            in_block = False
-            continue
-        first, in_block = not in_block, True
-        head = None
+    for number, line, first in lines:
         if line[:1].isalpha():  # split_head's own first case, without its Head
             found = _split(line)
+            head = None
             if found is not None:
                 label, rest, in_label = found
                 if in_label is None and rest[:1] not in ("[", "("):
-                    begin = pending
-                    turns.append(Turn(label, strip_time_marks(rest), begin, None, line=number))
+                    turns.append(Turn(label, strip_time_marks(rest), pending, None, line=number))
                     pending = None
                     continue
                 head = _head(label, rest, in_label, None, None)
@@ -345,6 +322,19 @@ def turns_from_text(text: str) -> list[Turn]:
         sep = "\n\n" if first else "\n"
         last.text = last.text + sep + line if last.text else line
     return turns
+
+
+def _strip_prefix(line: str) -> str:
+    """An unlabelled ``- [00:40.58 - 00:40.90] text`` line keeps only its text."""
+    bullet = _BULLET.match(line)
+    rest = line[bullet.end():] if bullet else line
+    prefix = _TIME_PREFIX.match(rest)
+    return rest[prefix.end():] if prefix and (bullet or rest[:1] in "[(") else line
+
+
+def parse(path: Path, text: str) -> tuple[list[Turn], dict[str, str]]:
+    """Speaker-labelled text → (unmerged turns, no metadata)."""
+    return turns_from_text(text), {}
 
 
 def looks_like(text: str) -> bool:
