@@ -275,3 +275,108 @@ def test_a_late_error_rolls_back_what_was_written_meanwhile(tmp_path, bad, monke
     assert dump(db) == before
     stored = b"".join(p.read_bytes() for p in tmp_path.glob("p.db*"))
     assert leak.encode() not in stored
+
+
+# ------------------------------------------------------- writing through sqlite3 alone
+
+def test_the_sqlite3_writer_keeps_to_the_schema_and_engine():
+    """coder.db.lite restates what it must not drift from: the migrations a current schema has,
+    and SQLAlchemy's text for a time on SQLite."""
+    from coder.db import lite, migrations
+    from coder.db.tables import transcript, utcnow
+    from sqlalchemy.dialects import sqlite
+
+    assert lite.SCHEMA_VERSIONS == {version for version, _ in migrations.MIGRATIONS}
+    dialect = sqlite.dialect()
+    stored = transcript.c.imported_at.type.dialect_impl(dialect).bind_processor(dialect)
+    now = utcnow()
+    assert lite.Statements(None, run=print).time(now) == stored(now)
+
+
+def test_only_a_current_sqlite_project_is_written_through_sqlite3(tmp_path):
+    import sqlite3
+
+    from coder.db.lite import LiteProject, open_current
+
+    db = tmp_path / "p.db"
+    assert open_current(db) is None and open_current(None) is None  # not there yet
+    open_project(str(db), create=True).close()
+    assert open_current(db) == LiteProject(db)
+    (tmp_path / "notes.db").write_bytes(b"not a database at all" * 100)
+    assert open_current(tmp_path / "notes.db") is None
+    con = sqlite3.connect(db)
+    with con:
+        con.execute("DELETE FROM schema_migration WHERE version = (SELECT max(version) "
+                    "FROM schema_migration)")
+    con.close()
+    assert open_current(db) is None  # an older schema: opened (and migrated) with SQLAlchemy
+
+
+@needs_cores
+def test_import_into_a_project_loads_no_sqlalchemy_and_names_the_writer(tmp_path):
+    """While the files parse, the transcripts go in through sqlite3 alone (SQLAlchemy would be
+    this process's largest cost): the same rows, the audit actor named and cleared, the
+    imported time in SQLAlchemy's format."""
+    import subprocess
+    import sys
+
+    folder = tmp_path / "transcripts"
+    meta = corpus(folder, n=100)
+    db, reference = tmp_path / "p.db", tmp_path / "reference.db"
+    for path in (db, reference):
+        open_project(str(path), create=True).close()
+    code = ("import sys\n"
+            f"sys.argv = ['coder', 'import', {str(folder)!r}, '--meta', {str(meta)!r}, "
+            f"'--db', {str(db)!r}]\n"
+            "from coder.cli import main\n"
+            "try:\n    main()\nexcept SystemExit as exc:\n    print('EXIT', exc.code)\n"
+            "print('LOADED', [m for m in ('sqlalchemy', 'sqlmodel', 'pydantic') "
+            "if m in sys.modules])")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=dict(os.environ, CODER_JOBS="2"))
+    assert "LOADED []" in done.stdout, done.stdout + done.stderr
+    assert f"imported 100 transcript(s), 0 unchanged into {db}" in done.stderr, done.stderr
+    result = cli_import(reference, folder, meta, 1)  # the library's own path, SQLAlchemy
+    assert result.exit_code == 0, result.output
+    assert dump(db) == dump(reference)
+    assert q(db, "SELECT count(*) FROM audit_context") == [(0,)]
+    stamp = q(db, "SELECT imported_at FROM transcript LIMIT 1")[0][0]
+    assert len(stamp) == len("2026-12-03 10:20:52.500596") and stamp[10] == " ", stamp
+    with open_project(str(db)).read() as conn:  # read back as SQLAlchemy reads it
+        from sqlalchemy import select
+
+        from coder.db.tables import transcript
+
+        when = conn.execute(select(transcript.c.imported_at)).scalars().first()
+    assert when.year >= 2026
+    # a second run finds every transcript unchanged, through the same path
+    again = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           env=dict(os.environ, CODER_JOBS="2"))
+    assert "imported 0 transcript(s), 100 unchanged" in again.stderr, again.stderr
+
+
+@needs_cores
+def test_the_sqlite3_writer_waits_for_another_writer_then_refuses(tmp_path):
+    import sqlite3
+    import subprocess
+    import sys
+
+    folder = tmp_path / "transcripts"
+    meta = corpus(folder, n=100)
+    db = tmp_path / "p.db"
+    open_project(str(db), create=True).close()
+    before = dump(db)
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        done = subprocess.run([sys.executable, "-m", "coder", "import", str(folder), "--meta",
+                               str(meta), "--db", str(db)], capture_output=True, text=True,
+                              env=dict(os.environ, CODER_JOBS="2", CODER_LOCK_TIMEOUT="2"))
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert done.returncode == 1, done.stderr
+    assert "waiting for" in done.stderr
+    assert f"the project is locked by pid {os.getpid()}" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr
+    assert dump(db) == before

@@ -2,55 +2,76 @@
 
 :func:`store_transcripts` writes what :func:`coder.transcripts.parse_transcripts` made of the
 files, in one write transaction. Kept apart from :mod:`coder.transcripts` (which re-exports
-these names) so that reading and parsing files needs no SQLAlchemy: ``coder import`` parses
-on other cores while this module and the project are loaded.
+these names) so that reading and parsing files needs no SQLAlchemy. The writing itself is a
+few plain statements (:class:`coder.db.lite.Statements`): through SQLAlchemy's connection on
+any project, or through ``sqlite3`` alone into an existing SQLite project
+(:class:`coder.db.lite.LiteProject`), which ``coder import`` writes while the files are
+still being parsed on other cores (:class:`StreamedStore`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from contextlib import contextmanager
+from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sqlalchemy import Integer, delete, func, select
-
-from coder.db import tables
-from coder.db.engine import Project, insert_rows
-from coder.db.tables import utcnow
+from coder.db.lite import LiteProject, Statements, marks
 from coder.errors import ConflictError, NotFoundError
-from coder.roles import project_interviewer_labels
 from coder.transcripts import (
     PARTICIPANT, SEGMENT_FIELDS, ImportReport, PreparedTranscript, parse_transcripts,
     segment_values,
 )
 
-T = tables.transcript
-S = tables.segment
-A = tables.attribute
-P = tables.participant
+if TYPE_CHECKING:
+    from coder.db.engine import Project
+
+_SEGMENT_INSERT = ('INSERT INTO segment (transcript_id, n, speaker, role, "start", "end", '
+                   "text, char_start, char_end) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+assert SEGMENT_FIELDS == ("n", "speaker", "role", "start", "end", "text", "char_start",
+                          "char_end")
 
 
-def store_transcripts(project: Project, report: ImportReport, *, replace: bool = False,
-                      dry_run: bool = False) -> ImportReport:
+@contextmanager
+def _transaction(project: Project | LiteProject):
+    """A write transaction's :class:`~coder.db.lite.Statements`, on either kind of project."""
+    if isinstance(project, LiteProject):
+        with project.write() as statements:
+            yield statements
+    else:
+        with project.write() as conn:
+            yield Statements.of(conn)
+
+
+def store_transcripts(project: Project | LiteProject, report: ImportReport, *,
+                      replace: bool = False, dry_run: bool = False) -> ImportReport:
     """Write parsed transcripts in one transaction (or only classify them, for a dry run)."""
     report.dry_run = dry_run
     ids = [t.id for t in report.transcripts]
-    with project.write() as conn:
-        existing = _existing(conn, ids)
-        for item in report.transcripts:
-            _classify(conn, item, existing.get(item.id), replace, report.warnings)
-        _meta_warnings(conn, report)
-        if dry_run:
-            conn.rollback()
-        else:
-            _write(conn, report.transcripts)
+    try:
+        with _transaction(project) as sql:
+            existing = _existing(sql, ids)
+            for item in report.transcripts:
+                _classify(sql, item, existing.get(item.id), replace, report.warnings)
+            _meta_warnings(sql, report)
+            if dry_run:
+                raise _DryRun  # rolled back: nothing written
+            _write(sql, report.transcripts)
+    except _DryRun:
+        pass
     return report
 
 
-def _meta_warnings(conn, report: ImportReport) -> None:
+class _DryRun(Exception):
+    """Leaves a dry run's transaction: rolled back, nothing written."""
+
+
+def _meta_warnings(sql: Statements, report: ImportReport) -> None:
     if report.meta is None:
         return
     ids = [t.id for t in report.transcripts]
-    known = set(ids) | set(conn.execute(select(T.c.id)).scalars())
+    known = set(ids) | {tid for tid, in sql.rows("SELECT id FROM transcript")}
     for tid in sorted(set(report.meta_rows) - known):
         report.warnings.append(f"{report.meta}: row {tid!r} matches no transcript")
     for item in report.transcripts:
@@ -65,16 +86,18 @@ class StreamedStore:
     Leaving the ``with`` block any other way (a bad file, personal data found, a conflict,
     Ctrl-C) rolls everything back, so the project is exactly as it was. The database does its
     share (SQLite writes without holding the interpreter) while the files are still parsed on
-    other cores. Nothing the gate flagged is handed over, so it never reaches the database."""
+    other cores. Nothing the gate flagged is handed over, so it never reaches the database.
+    ``project`` is a :class:`~coder.db.lite.LiteProject` (SQLite, no SQLAlchemy loaded) or a
+    :class:`~coder.db.engine.Project`."""
 
     BATCH = 32
 
-    def __init__(self, project: Project, *, replace: bool = False):
+    def __init__(self, project: Project | LiteProject, *, replace: bool = False):
         import contextlib
 
         self.project, self.replace = project, replace
         self._stack = contextlib.ExitStack()
-        self._conn = None
+        self._sql: Statements | None = None
         self._pending: list[PreparedTranscript] = []
         self._warnings: list[str] = []  # the classification's, after the parser's (order)
 
@@ -90,20 +113,20 @@ class StreamedStore:
             self._flush()
 
     def _flush(self) -> None:
-        if self._conn is None:
-            self._conn = self._stack.enter_context(self.project.write())
+        if self._sql is None:
+            self._sql = self._stack.enter_context(_transaction(self.project))
         items, self._pending = self._pending, []
-        existing = _existing(self._conn, [i.id for i in items])
+        existing = _existing(self._sql, [i.id for i in items])
         for item in items:
-            _classify(self._conn, item, existing.get(item.id), self.replace, self._warnings)
-        _write(self._conn, items)
+            _classify(self._sql, item, existing.get(item.id), self.replace, self._warnings)
+        _write(self._sql, items)
 
     def finish(self, report: ImportReport) -> ImportReport:
         """Write what is left, add the metadata warnings, commit."""
         with self._stack:
             self._flush()
             report.warnings.extend(self._warnings)
-            _meta_warnings(self._conn, report)
+            _meta_warnings(self._sql, report)
         return report
 
 
@@ -116,6 +139,8 @@ def import_transcripts(project: Project, paths: Iterable[str | Path], *,
                        speakers: dict[str, str] | None = None,
                        ner: bool = False) -> ImportReport:
     """Parse ``paths`` and store them as transcripts, all in one transaction."""
+    from coder.roles import project_interviewer_labels
+
     report = parse_transcripts(paths, meta=meta, interviewer=interviewer, encoding=encoding,
                                progress=progress, allow_pii=allow_pii, identifiers=identifiers,
                                speakers=speakers, ner=ner,
@@ -123,25 +148,27 @@ def import_transcripts(project: Project, paths: Iterable[str | Path], *,
     return store_transcripts(project, report, replace=replace, dry_run=dry_run)
 
 
-def _existing(conn, ids: list[str]) -> dict[str, tuple[str, dict[str, str]]]:
+def _existing(sql: Statements, ids: list[str]) -> dict[str, tuple[str, dict[str, str]]]:
     found: dict[str, tuple[str, dict[str, str]]] = {}
     for chunk in _chunks(ids, 500):
-        for tid, sha in conn.execute(select(T.c.id, T.c.sha256).where(T.c.id.in_(chunk))):
+        for tid, sha in sql.rows(f"SELECT id, sha256 FROM transcript WHERE id IN "
+                                 f"({marks(len(chunk))})", tuple(chunk)):
             found[tid] = (sha, {})
-        for tid, name, value in conn.execute(
-                select(A.c.transcript_id, A.c.name, A.c.value).where(A.c.transcript_id.in_(chunk))):
+        for tid, name, value in sql.rows(f"SELECT transcript_id, name, value FROM attribute "
+                                         f"WHERE transcript_id IN ({marks(len(chunk))})",
+                                         tuple(chunk)):
             found[tid][1][name] = value
     return found
 
 
-def _classify(conn, item: PreparedTranscript, existing, replace: bool,
+def _classify(sql: Statements, item: PreparedTranscript, existing, replace: bool,
               warnings: list[str]) -> None:
     if existing is None:
         item.status = "new"
         return
     sha, attributes = existing
     if sha == item.sha256:
-        if not _split_differs(conn, item):
+        if not _split_differs(sql, item):
             item.status = "unchanged" if attributes == item.attributes else "updated"
             return
         if not replace:
@@ -150,7 +177,7 @@ def _classify(conn, item: PreparedTranscript, existing, replace: bool,
                             "--replace to re-split it")
             item.status = "unchanged" if attributes == item.attributes else "updated"
             return
-        codings, reviews = _coded(conn, item.id)
+        codings, reviews = _coded(sql, item.id)
         if codings or reviews:
             raise ConflictError(f"{item.path}: transcript {item.id!r} has {codings} codings and "
                                 f"{reviews} reviewed segments, so it is not re-split — to change "
@@ -162,7 +189,7 @@ def _classify(conn, item: PreparedTranscript, existing, replace: bool,
         raise ConflictError(f"{item.path}: transcript {item.id!r} already exists with different "
                             "content — pass --replace to overwrite it (allowed only while it has "
                             "no codings)")
-    codings, reviews = _coded(conn, item.id)
+    codings, reviews = _coded(sql, item.id)
     if codings or reviews:
         raise ConflictError(f"{item.path}: transcript {item.id!r} has {codings} codings and "
                             f"{reviews} reviewed segments — export them (coder codings export), "
@@ -170,33 +197,30 @@ def _classify(conn, item: PreparedTranscript, existing, replace: bool,
     item.status = "replaced"
 
 
-def _coded(conn, transcript_id: str) -> tuple[int, int]:
+def _coded(sql: Statements, transcript_id: str) -> tuple[int, int]:
     """(codings, reviews) on the segments of one transcript."""
-    segs = select(S.c.id).where(S.c.transcript_id == transcript_id)
-    codings = conn.execute(select(func.count()).select_from(tables.coding)
-                           .where(tables.coding.c.segment_id.in_(segs))).scalar_one()
-    reviews = conn.execute(select(func.count()).select_from(tables.review)
-                           .where(tables.review.c.segment_id.in_(segs))).scalar_one()
-    return codings, reviews
+    counts = [sql.rows(f"SELECT count(*) FROM {table} WHERE segment_id IN "
+                       "(SELECT id FROM segment WHERE transcript_id = ?)", (transcript_id,))[0][0]
+              for table in ("coding", "review")]
+    return counts[0], counts[1]
 
 
-def _split_differs(conn, item: PreparedTranscript) -> bool:
+def _split_differs(sql: Statements, item: PreparedTranscript) -> bool:
     """Whether the stored segments (speaker, role, text) or interviewer differ from ``item``'s."""
-    stored = conn.execute(select(S.c.speaker, S.c.role, S.c.text)
-                          .where(S.c.transcript_id == item.id).order_by(S.c.n)).all()
-    interviewer = conn.execute(select(T.c.interviewer).where(T.c.id == item.id)).scalar_one()
+    stored = sql.rows("SELECT speaker, role, text FROM segment WHERE transcript_id = ? "
+                      "ORDER BY n", (item.id,))
+    interviewer = sql.rows("SELECT interviewer FROM transcript WHERE id = ?", (item.id,))[0][0]
     return interviewer != item.interviewer or \
-        [tuple(r) for r in stored] != [(s["speaker"], s["role"], s["text"])
-                                       for s in item.segments]
+        stored != [(s["speaker"], s["role"], s["text"]) for s in item.segments]
 
 
-def _write(conn, items: list[PreparedTranscript]) -> None:
-    now = utcnow()
+def _write(sql: Statements, items: list[PreparedTranscript]) -> None:
+    now = sql.time(datetime.now(timezone.utc))
     replaced = [i.id for i in items if i.status in ("replaced", "resplit")]
     for chunk in _chunks(replaced, 500):
-        conn.execute(delete(S).where(S.c.transcript_id.in_(chunk)))
-        conn.execute(delete(A).where(A.c.transcript_id.in_(chunk)))
-        conn.execute(delete(T).where(T.c.id.in_(chunk)))
+        for table, key in (("segment", "transcript_id"), ("attribute", "transcript_id"),
+                           ("transcript", "id")):
+            sql.run(f"DELETE FROM {table} WHERE {key} IN ({marks(len(chunk))})", tuple(chunk))
     fresh = [i for i in items if i.status in ("new", "replaced", "resplit")]
     updated = [i for i in items if i.status == "updated"]
     if not fresh and not updated:
@@ -204,18 +228,19 @@ def _write(conn, items: list[PreparedTranscript]) -> None:
     people = {i.participant for i in fresh}
     known = set()
     for chunk in _chunks(sorted(people), 500):
-        known |= set(conn.execute(select(P.c.id).where(P.c.id.in_(chunk))).scalars())
-    insert_rows(conn, P, ("id",), [(p,) for p in sorted(people - known)])
-    insert_rows(conn, T, ("id", "participant_id", "source", "format", "sha256", "interviewer",
-                          "text", "imported_at"),
-                [(i.id, i.participant, str(i.path), i.format, i.sha256, i.interviewer, i.text,
-                  now) for i in fresh])
-    insert_rows(conn, S, ("transcript_id",) + SEGMENT_FIELDS,
-                [(i.id, *segment_values(seg)) for i in fresh for seg in i.segments])
+        known |= {p for p, in sql.rows(f"SELECT id FROM participant WHERE id IN "
+                                       f"({marks(len(chunk))})", tuple(chunk))}
+    sql.many("INSERT INTO participant (id) VALUES (?)", [(p,) for p in sorted(people - known)])
+    sql.many("INSERT INTO transcript (id, participant_id, source, format, sha256, interviewer, "
+             "text, imported_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+             [(i.id, i.participant, str(i.path), i.format, i.sha256, i.interviewer, i.text, now)
+              for i in fresh])
+    sql.many(_SEGMENT_INSERT, [(i.id, *segment_values(seg)) for i in fresh for seg in i.segments])
     for chunk in _chunks([i.id for i in updated], 500):
-        conn.execute(delete(A).where(A.c.transcript_id.in_(chunk)))
-    insert_rows(conn, A, ("transcript_id", "name", "value"),
-                [(i.id, k, v) for i in fresh + updated for k, v in i.attributes.items()])
+        sql.run(f"DELETE FROM attribute WHERE transcript_id IN ({marks(len(chunk))})",
+                tuple(chunk))
+    sql.many("INSERT INTO attribute (transcript_id, name, value) VALUES (?, ?, ?)",
+             [(i.id, k, v) for i in fresh + updated for k, v in i.attributes.items()])
 
 
 def _chunks(items: list, size: int):
@@ -227,6 +252,10 @@ def _chunks(items: list, size: int):
 
 def list_transcripts(project: Project) -> list[dict]:
     """One dict per transcript: id, participant, format, segments, participant segments, attrs."""
+    from sqlalchemy import Integer, func, select
+
+    from coder.db.tables import attribute as A, segment as S, transcript as T
+
     with project.read() as conn:
         counts = {tid: (total, part) for tid, total, part in conn.execute(
             select(S.c.transcript_id, func.count(),
@@ -246,6 +275,10 @@ def list_transcripts(project: Project) -> list[dict]:
 
 def get_transcript(project: Project, transcript_id: str) -> dict:
     """The SPEC §8 shape: ``{"id", "attributes", "segments": [{n, speaker, role, start, end, text}]}``."""
+    from sqlalchemy import select
+
+    from coder.db.tables import attribute as A, segment as S, transcript as T
+
     with project.read() as conn:
         row = conn.execute(select(T.c.id).where(T.c.id == transcript_id)).first()
         if row is None:

@@ -22,9 +22,10 @@ created the tables) is not subject to RLS; roles and grants are set by :mod:`cod
 from __future__ import annotations
 
 import getpass
+from typing import TYPE_CHECKING
 
-from sqlalchemy import inspect
-from sqlalchemy.engine import Connection
+if TYPE_CHECKING:  # light to import: coder import names the actor without SQLAlchemy
+    from sqlalchemy.engine import Connection
 
 OUTSIDE = "unknown (outside coder)"
 
@@ -44,6 +45,8 @@ def create_audit_triggers(conn: Connection, tables: tuple[str, ...]) -> None:
 
 
 def _sqlite(conn: Connection, tables: tuple[str, ...]) -> None:
+    from sqlalchemy import inspect
+
     # SQLAlchemy's text format for DateTime on SQLite (microseconds: SQLite has milliseconds)
     now = ("strftime('%Y-%m-%d %H:%M:%S', 'now') || '.' || "
            "substr(strftime('%f', 'now'), 4, 3) || '000'")

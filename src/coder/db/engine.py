@@ -22,13 +22,12 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 
+from coder.db.lite import BUSY_TIMEOUT_S, set_up
 from coder.db.locks import (
     _locked, begin_sqlite_write, holders, is_locked_error, lock_postgres_write,
 )
 from coder.db.url import DEFAULT_DB, resolve_url  # noqa: F401  (re-exported)
 from coder.errors import ConflictError, CoderError, NotFoundError
-
-BUSY_TIMEOUT_S = 60
 
 
 def make_engine(url: str) -> Engine:
@@ -42,15 +41,8 @@ def make_engine(url: str) -> Engine:
     engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_S})
 
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn, _record):
-        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
-        cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA foreign_keys = ON")
-        cur.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_S * 1000}")
-        if parsed.database and parsed.database != ":memory:":
-            cur.execute("PRAGMA journal_mode = WAL")
-            cur.execute("PRAGMA synchronous = NORMAL")
-        cur.close()
+    def _on_connect(dbapi_conn, _record):  # we issue BEGIN ourselves; WAL on disk
+        set_up(dbapi_conn, on_disk=bool(parsed.database) and parsed.database != ":memory:")
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection):
