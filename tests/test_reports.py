@@ -735,3 +735,38 @@ def test_library_api_returns_frames(small_db):
     table = theme_frequencies(str(small_db), by="participant", coder="alice", codes=True)
     assert table.to_frame().loc["trust.high", ("AA-01", "participants")] == 1
     assert table.provenance.command  # recorded even from Python
+
+
+def test_project_hash_from_rows_already_read_is_the_same(cli, tmp_path, db_path):
+    """coder agreement hands the rows it has read to the project hash: the same hash as the
+    hash reading them itself, and another as soon as one coding moves to another coder."""
+    import sqlite3
+
+    from coder.agreement.units import unit_matrix
+    from coder.db.engine import open_project
+    from coder.reports import project_hash
+
+    build_small(cli, tmp_path, reconcile=False)
+
+    def hashes() -> tuple[str, str]:
+        project = open_project(str(db_path))
+        try:
+            with project.read() as conn:
+                return project_hash(conn), project_hash(conn, unit_matrix(conn).rows)
+        finally:
+            project.close()
+
+    own, handed = hashes()
+    assert own == handed
+    con = sqlite3.connect(db_path)
+    with con:  # the same coding under the other coder: the same counts, another project
+        first, other = con.execute("SELECT min(id), max(id) FROM coder").fetchone()
+        changed = con.execute(
+            "UPDATE coding SET coder_id = ? WHERE id = (SELECT min(k.id) FROM coding k "
+            "WHERE k.coder_id = ? AND NOT EXISTS (SELECT 1 FROM coding j WHERE j.coder_id = ? "
+            "AND j.segment_id = k.segment_id AND j.code_key = k.code_key))",
+            (other, first, other)).rowcount
+    assert changed == 1
+    con.close()
+    moved, moved_handed = hashes()
+    assert moved == moved_handed and moved != own

@@ -188,7 +188,7 @@ def agreement_report(conn, coders: list[str] | None = None, *, codes: bool = Fal
     if provenance:
         from coder.reports.provenance import make_provenance
 
-        report["provenance"] = make_provenance(conn, ", ".join(m.coders)).to_dict()
+        report["provenance"] = make_provenance(conn, ", ".join(m.coders), rows=m.rows).to_dict()
     return report
 
 

@@ -8,9 +8,10 @@ least two of the selected coders enter the matrix.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import chain
 from operator import itemgetter
+from typing import TYPE_CHECKING
 
 import numpy as np
 from sqlalchemy import case, select
@@ -19,6 +20,9 @@ from coder.coding.store import coder_id, code_keys
 from coder.db import tables
 from coder.db.engine import fetch_all
 from coder.errors import CoderError, NotFoundError
+
+if TYPE_CHECKING:
+    from coder.reports.provenance import CodingRows
 
 
 @dataclass
@@ -31,6 +35,7 @@ class UnitMatrix:
     transcripts: np.ndarray      # (units,) transcript ids (object array)
     numbers: np.ndarray          # (units,) segment numbers n
     values: np.ndarray           # (keys, units, coders) float64
+    rows: CodingRows | None = field(default=None, repr=False)  # what it was made of
 
     @property
     def n_units(self) -> int:
@@ -38,7 +43,7 @@ class UnitMatrix:
 
     def subset(self, mask: np.ndarray) -> "UnitMatrix":
         return UnitMatrix(self.coders, self.keys, self.segment_ids[mask], self.transcripts[mask],
-                          self.numbers[mask], self.values[:, mask, :])
+                          self.numbers[mask], self.values[:, mask, :], self.rows)
 
     def groups(self, labels: np.ndarray) -> dict[str, "UnitMatrix"]:
         """Split the units by a label per unit (e.g. transcript or an attribute value)."""
@@ -67,10 +72,13 @@ def unit_matrix(conn, coders: list[str] | None = None, *, codes: bool = False) -
                             "codebooks/csto-2022.yaml` first")
     keys = all_keys if codes else [k for k in all_keys if "." not in k]
     R, S, K = tables.review, tables.segment, tables.coding
-    # Whole columns go to NumPy: no Python work per review or coding (see _fetch). Three plain
-    # scans, no join: looking each review's segment up by key costs more than reading them all.
-    parts = _fetch(conn, select(S.c.id, S.c.transcript_id, S.c.n)
-                   .where(S.c.role == "participant"))
+    # Whole columns go to NumPy: no Python work per review or coding (see _fetch). Plain
+    # scans, no join: looking each review's segment up by key costs more than reading them
+    # all. Every segment and every coder's codings are read: the project hash of the report's
+    # provenance is made of the same rows (coder.reports.provenance.CodingRows).
+    segments = _fetch(conn, select(S.c.id, S.c.transcript_id, S.c.n,
+                                   case((S.c.role == "participant", 1), else_=0)))
+    parts = [row for row in segments if row[3]]
     part_ids = np.fromiter(map(itemgetter(0), parts), dtype=np.int64, count=len(parts))
     order = np.argsort(part_ids, kind="stable")
     sorted_ids = part_ids[order]
@@ -84,17 +92,18 @@ def unit_matrix(conn, coders: list[str] | None = None, *, codes: bool = False) -
     keep = reviewed.sum(axis=1) >= 2
     uniq, reviewed = uniq[keep], reviewed[keep]
     values = np.where(reviewed, 0.0, np.nan)[None, :, :].repeat(len(keys), axis=0)
-    applied = sorted(conn.execute(select(K.c.code_key).distinct()
-                                  .where(K.c.coder_id.in_(ids))).scalars())
-    key_index = {k: i for i, k in enumerate(keys)}
-    lookup = {key: key_index.get(key if codes else key.split(".", 1)[0], -1) for key in applied}
-    lookup = {key: i for key, i in lookup.items() if i >= 0}
-    if lookup and len(uniq):
-        # the key's row in the matrix, computed by the database: only integers come back
-        row = case(lookup, value=K.c.code_key, else_=-1)
-        found = _ints(_fetch(conn, select(K.c.segment_id, K.c.coder_id, row)
-                             .where(K.c.coder_id.in_(ids))), 3)
-        s, c, k = found[:, 0], _positions(found[:, 1], ids), found[:, 2]
+    codings = _fetch(conn, select(K.c.coder_id, K.c.segment_id, K.c.code_key))
+    if codings and len(uniq):
+        key_index = {k: i for i, k in enumerate(keys)}
+        row = {key: key_index.get(key if codes else key.split(".", 1)[0], -1)
+               for key in set(map(itemgetter(2), codings))}  # the key's row in the matrix
+        n = len(codings)
+        c_ids = np.fromiter(map(itemgetter(0), codings), dtype=np.int64, count=n)
+        s = np.fromiter(map(itemgetter(1), codings), dtype=np.int64, count=n)
+        k = np.fromiter(map(row.__getitem__, map(itemgetter(2), codings)), dtype=np.int64,
+                        count=n)
+        chosen = np.isin(c_ids, ids)
+        s, c, k = s[chosen], _positions(c_ids[chosen], ids), k[chosen]
         u = np.minimum(np.searchsorted(uniq, s), len(uniq) - 1)
         ok = (uniq[u] == s) & (k >= 0)   # a kept unit and a key of this level
         ok[ok] = reviewed[u[ok], c[ok]]
@@ -102,7 +111,10 @@ def unit_matrix(conn, coders: list[str] | None = None, *, codes: bool = False) -
     at = order[np.searchsorted(sorted_ids, uniq)] if len(uniq) else np.zeros(0, dtype=np.intp)
     transcripts = np.array([parts[i][1] for i in at.tolist()], dtype=object)
     numbers = np.array([parts[i][2] for i in at.tolist()], dtype=np.int64)
-    return UnitMatrix(coders, keys, uniq, transcripts, numbers, values)
+    from coder.reports.provenance import CodingRows
+
+    return UnitMatrix(coders, keys, uniq, transcripts, numbers, values,
+                      CodingRows(segments, codings))
 
 
 def _ints(rows: list[tuple], width: int) -> np.ndarray:

@@ -4,12 +4,20 @@ Every export carries a :class:`Provenance`: as ``<!-- … -->`` lines in Markdow
 LaTeX, trailing ``# …`` lines in CSV, document properties in XLSX, a footer in HTML, a
 ``provenance`` object in JSON and text chunks / Dublin Core metadata in PNG and SVG.
 
-The **project hash** is SHA-256 over a canonical text built in Python (sorted, tab-separated),
-so it is the same on SQLite and PostgreSQL and does not depend on row ids or insertion order::
+The **project hash** is SHA-256 over a canonical text built in Python, so it is the same on
+SQLite and PostgreSQL and does not depend on row ids or insertion order::
 
-    transcript <TAB> id <TAB> sha256           (every transcript, sorted by id)
-    coding <TAB> coder <TAB> transcript <TAB> n <TAB> code   (every coding of every coder)
+    transcript <TAB> id <TAB> sha256            (every transcript, sorted by id)
+    codings <TAB> ["coder", …] <TAB> ["code", …] <TAB> N     (JSON lists, sorted)
+    one integer per coding, ascending, one per line
     codebook <TAB> sha256                       (the current codebook version)
+
+A coding's integer numbers (coder, transcript, segment n, code) in mixed radix: coders by their
+rank among every coder's name, transcripts by their rank among the ids above, ``n`` below ``N``
+(one more than the largest segment number), codes by their rank among the codes applied —
+the lists are in the text, so every coding can be read back from it. Integers rather than
+text lines: the codings are most of a project, and a command that has read them already
+(``coder agreement``) hands them over rather than reading them again (:class:`CodingRows`).
 
 It changes when a transcript's content, any coding or the codebook changes, and only then.
 """
@@ -17,9 +25,11 @@ It changes when a transcript's content, any coding or the codebook changes, and 
 from __future__ import annotations
 
 import hashlib
+import json
 import shlex
 import sys
 from dataclasses import asdict, dataclass
+from operator import itemgetter
 
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
@@ -29,38 +39,54 @@ from coder.db import tables
 from coder.db.engine import fetch_all
 
 
-def project_hash(conn: Connection) -> str:
+@dataclass
+class CodingRows:
+    """What :func:`project_hash` reads, when a command has read it already: every segment of
+    the project as ``(id, transcript id, n, …)`` and every coding as ``(coder id, segment id,
+    code key)``."""
+
+    segments: list[tuple]
+    codings: list[tuple]
+
+
+def project_hash(conn: Connection, rows: CodingRows | None = None) -> str:
     """SHA-256 (hex) of the project's transcripts, codings and current codebook (see above)."""
     from coder.codebook import current_codebook
 
-    T, C = tables.transcript, tables.coder
+    T = tables.transcript
     digest = hashlib.sha256()
-    for tid, sha in sorted(conn.execute(select(T.c.id, T.c.sha256)).all()):
-        digest.update(f"transcript\t{tid}\t{sha}\n".encode())
-    # Plain tuples (name, transcript, n, code) from the driver, sorted here: the same order as
-    # the canonical text on every back end, at a fraction of the cost of Row objects.
-    codings = fetch_all(conn, select(C.c.name, S.c.transcript_id, S.c.n, K.c.code_key)
-                        .join(C, C.c.id == K.c.coder_id)
-                        .join(S, S.c.id == K.c.segment_id))
-    codings.sort()
-    digest.update("".join([f"coding\t{name}\t{tid}\t{n}\t{key}\n"
-                           for name, tid, n, key in codings]).encode())
+    transcripts = sorted(conn.execute(select(T.c.id, T.c.sha256)).all())
+    digest.update("".join([f"transcript\t{tid}\t{sha}\n" for tid, sha in transcripts]).encode())
+    digest.update(_codings_text(conn, rows or read_coding_rows(conn),
+                                [tid for tid, _ in transcripts]).encode())
     codebook = current_codebook(conn)
     digest.update(f"codebook\t{codebook.sha256 if codebook else ''}\n".encode())
     return digest.hexdigest()
 
 
-def _fetch(conn: Connection, statement) -> list[tuple]:
-    """Every row of a Core SELECT as plain tuples through the driver's cursor: a project has
-    hundreds of thousands of codings, and SQLAlchemy Row objects of them cost more than the
-    query. The statement has no parameters (its columns are integers and text)."""
-    sql = statement.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True})
-    cursor = conn.connection.cursor()
-    try:
-        cursor.execute(str(sql))
-        return cursor.fetchall()
-    finally:
-        cursor.close()
+def read_coding_rows(conn: Connection) -> CodingRows:
+    """Every segment and coding, as plain tuples (see :func:`coder.db.engine.fetch_all`)."""
+    return CodingRows(fetch_all(conn, select(S.c.id, S.c.transcript_id, S.c.n)),
+                      fetch_all(conn, select(K.c.coder_id, K.c.segment_id, K.c.code_key)))
+
+
+def _codings_text(conn: Connection, rows: CodingRows, transcripts: list[str]) -> str:
+    C = tables.coder
+    coders = dict(conn.execute(select(C.c.id, C.c.name)).all())
+    names = sorted(coders.values())
+    rank = {name: i for i, name in enumerate(names)}
+    coder_rank = {cid: rank[name] for cid, name in coders.items()}
+    applied = sorted(set(map(itemgetter(2), rows.codings)))
+    code_rank = {key: i for i, key in enumerate(applied)}
+    per_transcript = 1 + max(map(itemgetter(2), rows.segments), default=0)
+    transcript_rank = {tid: i for i, tid in enumerate(transcripts)}
+    # a segment's place: its transcript's rank, then n; a coding's: coder, segment, code
+    place = {sid: transcript_rank[tid] * per_transcript + n for sid, tid, n, *_ in rows.segments}
+    stride, width = len(transcripts) * per_transcript, len(applied)
+    numbers = sorted([(coder_rank[c] * stride + place[s]) * width + code_rank[k]
+                      for c, s, k in rows.codings])
+    head = f"codings\t{json.dumps(names)}\t{json.dumps(applied)}\t{per_transcript}\n"
+    return head + "\n".join(map(str, numbers)) + "\n"
 
 
 def command_line(argv: list[str] | None = None) -> str:
@@ -111,14 +137,16 @@ class Provenance:
                 "Date": None}
 
 
-def make_provenance(conn: Connection, coder: str, command: str | None = None) -> Provenance:
-    """Provenance of a report on ``conn`` by ``coder``; ``command`` defaults to ``sys.argv``."""
+def make_provenance(conn: Connection, coder: str, command: str | None = None,
+                    rows: CodingRows | None = None) -> Provenance:
+    """Provenance of a report on ``conn`` by ``coder``; ``command`` defaults to ``sys.argv``;
+    ``rows``: the segments and codings, when the command has read them already."""
     from coder import __version__
     from coder.codebook import current_codebook
 
     codebook = current_codebook(conn)
     return Provenance(
-        project_hash=project_hash(conn),
+        project_hash=project_hash(conn, rows),
         codebook=codebook.name if codebook else None,
         codebook_version=codebook.version if codebook else None,
         codebook_sha256=codebook.sha256 if codebook else None,
