@@ -14,13 +14,13 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import and_, delete, insert, select, update
+from sqlalchemy import and_, delete, select, update
 
 from coder.coding.store import (
     K, R, S, check_coder_name, code_keys, current_codebook_id, get_or_create_coder,
     mark_reviewed,
 )
-from coder.db.engine import Project
+from coder.db.engine import Project, insert_rows
 from coder.spreadsheet_safety import restore
 from coder.db import tables
 from coder.db.tables import utcnow
@@ -180,13 +180,11 @@ def import_codings(project: Project, path: Path, coder: str, *,
             conn.execute(delete(K).where(and_(K.c.coder_id == cid,
                                               K.c.segment_id.in_(covered[i:i + 500]))))
         now = utcnow()
-        rows_out = [{"coder_id": cid, "segment_id": sid, "code_key": key,
-                     "codebook_id": codebook_id, "memo": None, "created_at": now,
-                     "span_start": spans.get((sid, key), (None, None))[0],
-                     "span_end": spans.get((sid, key), (None, None))[1]}
-                    for sid, codes in per_segment.items() for key in sorted(codes)]
-        if rows_out:
-            conn.execute(insert(K), rows_out)
+        none = (None, None)
+        insert_rows(conn, K, ("coder_id", "segment_id", "code_key", "codebook_id", "memo",
+                              "created_at", "span_start", "span_end"),
+                    [(cid, sid, key, codebook_id, None, now, *spans.get((sid, key), none))
+                     for sid, codes in per_segment.items() for key in sorted(codes)])
         mark_reviewed(conn, cid, covered, source="import")
         for sid, texts in memos.items():
             conn.execute(update(R).where(and_(R.c.coder_id == cid, R.c.segment_id == sid))

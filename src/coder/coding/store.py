@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from sqlalchemy import and_, delete, select, update
 from sqlalchemy.engine import Connection
 
-from coder.db.engine import insert_ignore, upsert
+from coder.db.engine import insert_ignore, insert_rows, upsert
 from coder.db import tables
 from coder.db.tables import utcnow
 from coder.errors import CoderError, ConflictError, NotFoundError
@@ -187,8 +187,9 @@ def mark_reviewed(conn: Connection, coder: int, segments: Iterable[int], *,
         done |= set(conn.execute(select(R.c.segment_id).where(
             and_(R.c.coder_id == coder, R.c.segment_id.in_(chunk)))).scalars())
     now = utcnow()
-    insert_ignore(conn, R, [{"coder_id": coder, "segment_id": s, "memo": memo, "source": source,
-                             "reviewed_at": now} for s in segments if s not in done])
+    insert_rows(conn, R, ("coder_id", "segment_id", "memo", "source", "reviewed_at"),
+                [(coder, s, memo, source, now) for s in segments if s not in done],
+                ignore_conflicts=True)
     if overwrite_memo and done:
         conn.execute(update(R).where(and_(R.c.coder_id == coder, R.c.segment_id.in_(done)))
                      .values(memo=memo, reviewed_at=now))

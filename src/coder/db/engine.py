@@ -197,8 +197,11 @@ def insert_ignore(conn: Connection, table, rows: list[dict]) -> None:
     conn.execute(insert(table).on_conflict_do_nothing(), rows)
 
 
-def insert_rows(conn: Connection, table, columns: Sequence[str], rows: list[tuple]) -> None:
-    """INSERT many rows given as tuples of plain values in ``columns`` order.
+def insert_rows(conn: Connection, table, columns: Sequence[str], rows: list[tuple], *,
+                ignore_conflicts: bool = False) -> None:
+    """INSERT many rows given as tuples of plain values in ``columns`` order (with
+    ``ignore_conflicts``, rows colliding with an existing key are skipped, as
+    :func:`insert_ignore` does).
 
     On SQLite the tuples go straight to the driver's ``executemany``, with only the columns'
     own type conversions (e.g. datetimes to text) applied: SQLAlchemy's generic per-row
@@ -210,10 +213,20 @@ def insert_rows(conn: Connection, table, columns: Sequence[str], rows: list[tupl
     if not rows:
         return
     if conn.dialect.name != "sqlite":
-        conn.execute(insert(table), [dict(zip(columns, row)) for row in rows])
+        dicts = [dict(zip(columns, row)) for row in rows]
+        if ignore_conflicts:
+            insert_ignore(conn, table, dicts)
+        else:
+            conn.execute(insert(table), dicts)
         return
     columns = list(columns)
-    compiled = insert(table).values({c: bindparam(c) for c in columns}).compile(
+    if ignore_conflicts:
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        statement = sqlite_insert(table).on_conflict_do_nothing()
+    else:
+        statement = insert(table)
+    compiled = statement.values({c: bindparam(c) for c in columns}).compile(
         dialect=conn.dialect)
     position = [columns.index(name) for name in compiled.positiontup]
     convert = [table.c[columns[i]].type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
