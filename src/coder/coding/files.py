@@ -67,16 +67,20 @@ def read_rows(path: Path, encoding: str | None = None) -> list[CodingRow]:
     idx = {c: table.header.index(c) for c in COLUMNS if c in table.header}
     with open(path, "rb") as f:
         xlsx = f.read(2) == b"PK"
+    where = [idx.get(c, -1) for c in COLUMNS]  # transcript, segment, code, memo, quote
     rows = []
     for number, raw in table.rows:
         # restore(): undo the formula marks a CSV export puts on text such as "=…" (an XLSX
         # cell is a string cell, never a formula, and is taken as it is)
-        cell = {c: ((raw[i].strip() if xlsx else restore(raw[i].strip())) if i < len(raw)
-                    else "") for c, i in idx.items()}
-        if not cell["transcript"]:
+        cells = [raw[i].strip() if 0 <= i < len(raw) else "" for i in where]
+        if not xlsx:
+            cells = [restore(c) if c[:1] == "'" else c for c in cells]
+        transcript, segment, code, memo, quote = cells
+        if not transcript:
             raise InputError(path, "empty transcript", "give the transcript id", line=number)
-        rows.append(CodingRow(number, cell["transcript"], _segment(path, cell["segment"], number),
-                              cell["code"], cell.get("memo", ""), cell.get("quote", "")))
+        rows.append(CodingRow(number, transcript, int(segment) if segment.isdigit() and
+                              segment.isascii() else _segment(path, segment, number),
+                              code, memo, quote))
     return rows
 
 
