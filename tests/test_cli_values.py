@@ -99,3 +99,23 @@ def test_read_commands_on_a_coded_project_load_neither(tmp_path):
         done = run_counting_modules(args, db)
         assert "LOADED []" in done.stdout, (args, done.stdout + done.stderr)
         assert "EXIT" not in done.stdout or "EXIT 0" in done.stdout, (args, done.stderr)
+
+
+def test_coding_session_start_loads_no_orm(tmp_path):
+    """`coder code` reads its scope with Core statements: no SQLModel, pydantic or ORM at
+    start-up (a fifth of a second before the first segment shows)."""
+    from conftest import CODEBOOK, CORPUS, run
+
+    db = tmp_path / "p.db"
+    run(db, "import", CORPUS, "--meta", CORPUS / "participants.csv")
+    run(db, "codebook", "load", CODEBOOK)
+    code = ("import sys\n"
+            f"sys.argv = ['coder', 'code', '--coder', 'alice', '--db', {str(db)!r}]\n"
+            "from coder.cli import main\n"
+            "try:\n    main()\nexcept SystemExit as exc:\n    print('EXIT', exc.code)\n"
+            "print('LOADED', [m for m in ('sqlmodel', 'pydantic', 'sqlalchemy.orm') "
+            "if m in sys.modules])")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          input="q\n")
+    assert "segment" in done.stdout, done.stdout + done.stderr  # it drew the first segment
+    assert "LOADED []" in done.stdout, done.stdout + done.stderr

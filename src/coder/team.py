@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, make_url
 
-from coder.db.models import utcnow
+from coder.db.tables import utcnow
 from coder.errors import CoderError, ConflictError
 
 ROLES = ("coder", "supervisor", "reader")
