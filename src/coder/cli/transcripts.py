@@ -95,20 +95,15 @@ def import_(
     with contextlib.ExitStack() as stack:  # leaving it with an error rolls the writes back
         def meanwhile() -> None:  # while the files parse on other cores: open the project
             nonlocal project, streamer
-            target = None
-            if streamed and project is None:  # SQLite, schema current: sqlite3 alone will do
+            if project is None:  # SQLite with a current schema: sqlite3 alone writes it
                 from coder.db.lite import open_current
                 from coder.db.url import sqlite_file
 
-                target = open_current(sqlite_file(db))
-            if target is None:
-                if project is None:
-                    project = _open_if_there(db)
-                target = project
-            if streamed and target is not None:
+                project = open_current(sqlite_file(db)) or _open_if_there(db)
+            if streamed and project is not None:
                 from coder.transcript_store import StreamedStore
 
-                streamer = stack.enter_context(StreamedStore(target, replace=replace))
+                streamer = stack.enter_context(StreamedStore(project, replace=replace))
 
         def on_item(item) -> None:
             if streamer is not None:
@@ -146,8 +141,7 @@ def import_(
             + (f", {report.count('updated')} with new attributes" if report.count("updated")
                else "")
             + (f", {len(report.skipped)} file(s) skipped" if report.skipped else "")
-            + (f" into {(streamer.project if streamer else project).label}"
-               if not dry_run else ""))
+            + (f" into {project.label}" if not dry_run else ""))
 
 
 class _progress:
