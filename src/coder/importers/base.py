@@ -138,17 +138,19 @@ def merge_turns(turns: list[Turn], sep: str = " ") -> list[Turn]:
     paragraph-based formats.
     """
     merged: list[Turn] = []
+    last = None
     for turn in turns:
-        if not turn.text.strip():
+        text = turn.text.strip()
+        if not text:
             continue
-        if merged and merged[-1].speaker == turn.speaker:
-            last = merged[-1]
-            last.text = last.text.rstrip() + sep + turn.text.strip()
+        if last is not None and last.speaker == turn.speaker:
+            last.text = last.text + sep + text
             if turn.end is not None:
                 last.end = turn.end
             if last.start is None:
                 last.start = turn.start
         else:
-            merged.append(Turn(turn.speaker, turn.text.strip(), turn.start, turn.end, turn.line))
+            last = Turn(turn.speaker, text, turn.start, turn.end, turn.line)
+            merged.append(last)
     return merged
 
