@@ -770,3 +770,25 @@ def test_project_hash_from_rows_already_read_is_the_same(cli, tmp_path, db_path)
     con.close()
     moved, moved_handed = hashes()
     assert moved == moved_handed and moved != own
+
+
+@pytest.mark.postgres
+def test_project_hash_is_the_same_on_sqlite_and_postgresql(tmp_path, pg_url):
+    """The same content on both back ends (different row ids, a server's collation) gives one
+    hash; it is what `coder agreement` reports on each."""
+    from coder.db.engine import open_project
+    from coder.reports import project_hash
+
+    hashes, reported = [], []
+    for i, url in enumerate((str(tmp_path / "p.db"), pg_url)):
+        (tmp_path / str(i)).mkdir()
+        build_small(partial(run, url), tmp_path / str(i), reconcile=False)
+        project = open_project(url)
+        try:
+            with project.read() as conn:
+                hashes.append(project_hash(conn))
+        finally:
+            project.close()
+        done = run(url, "agreement", "--format", "json")
+        reported.append(json.loads(done.stdout)["provenance"]["project_hash"])
+    assert hashes[0] == hashes[1] == reported[0] == reported[1]
