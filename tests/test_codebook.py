@@ -439,7 +439,8 @@ MALFORMED = {
     "unknown field": (
         BASE + "        colour_hex: '#ffffff'\n", 9,
         "unknown field 'colour_hex' in code efficacy.rapid — allowed fields: key, label, "
-        "labels, definition, include, exclude, examples, keywords, colour, codes, renamed_from"),
+        "labels, definition, include, exclude, examples, keywords, colour, codes, renamed_from, "
+        "codable"),
     "bad regex": (
         BASE + "        keywords:\n          - quick\n          - /deploy(ed/\n", 11,
         "keyword /deploy(ed/ of code efficacy.rapid is not a valid regular expression (missing "

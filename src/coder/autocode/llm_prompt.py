@@ -54,8 +54,10 @@ class Prompt:
 
 
 def coded_keys(codebook: CodebookInfo, level: str) -> list[str]:
-    """The keys the model may answer with: themes, or every code (``level="codes"``)."""
-    return [c.key for c in codebook.codes if level == "codes" or c.parent is None]
+    """The keys the model may answer with: themes, or every code that can be applied
+    (``level="codes"``: no category, which only groups its sub-codes)."""
+    return [c.key for c in codebook.codes
+            if (level == "codes" and c.codable) or c.parent is None]
 
 
 def codebook_section(codebook: CodebookInfo, level: str) -> str:

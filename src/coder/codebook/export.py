@@ -151,6 +151,8 @@ def export_yaml(book: CodeTree) -> str:
                 m[name] = CommentedSeq(items)
         if code.colour:
             m["colour"] = code.colour
+        if not code.codable:
+            m["codable"] = False
         if code.renamed_from:
             m["renamed_from"] = code.renamed_from
         children = book.children(code.key)

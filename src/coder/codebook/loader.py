@@ -24,7 +24,7 @@ from coder.lang import LANGUAGE_RE
 
 TOP_FIELDS = ("name", "version", "description", "themes")
 CODE_FIELDS = ("key", "label", "labels", "definition", "include", "exclude", "examples",
-               "keywords", "colour", "codes", "renamed_from")
+               "keywords", "colour", "codes", "renamed_from", "codable")
 LANG_RE = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})*")
 LIST_FIELDS = ("include", "exclude", "examples", "keywords")
 
@@ -321,6 +321,12 @@ class _Checker:
             self.error(_value_line(node, "colour"), f"colour '{colour}' of {what} is not "
                        "#rrggbb", "write a hex colour in quotes, e.g. colour: \"#1f77b4\"")
             colour = None
+        codable = node.get("codable", True)
+        if not isinstance(codable, bool):
+            self.error(_value_line(node, "codable"), f"codable of {what} is "
+                       f"{_type_name(codable)}, not true or false",
+                       "write codable: false for a category that only groups its sub-codes")
+            codable = True
         renamed = self.text(node, "renamed_from", what=what)
         if renamed is not None and not FULL_KEY_RE.fullmatch(renamed):
             self.error(_value_line(node, "renamed_from"),
@@ -331,6 +337,7 @@ class _Checker:
             self.codes.append(CodeSpec(
                 key=full, label=label or "", parent=parent, definition=definition,
                 colour=colour, renamed_from=renamed, position=len(self.codes), line=line,
+                codable=codable,
                 labels=labels, keywords_by_language=by_language, **lists))
         sub = node.get("codes")
         if sub is not None:

@@ -83,6 +83,9 @@ class CodeSpec:
     examples: list[str] = field(default_factory=list)
     keywords: list[str] = field(default_factory=list)
     colour: str | None = None
+    #: False for a category (REFI-QDA ``isCodable="false"``, ``codable: false`` in the file):
+    #: it groups its sub-codes and is never applied itself; its theme counts as ever
+    codable: bool = True
     #: keywords for one language only (``keywords: {ru: […], en: […]}`` in the file);
     #: ``keywords`` holds those for every language (a plain list, or the key ``any``)
     keywords_by_language: dict[str, list[str]] = field(default_factory=dict)
@@ -130,10 +133,12 @@ class CodeSpec:
         """The fields that make up the code's meaning (no position, line or rename marker)."""
         return {"label": self.label, "definition": self.definition, "include": self.include,
                 "exclude": self.exclude, "examples": self.examples, "keywords": self.stored_keywords(),
-                "colour": self.colour}
+                "colour": self.colour,
+                **({} if self.codable else {"codable": False})}
 
 
-CONTENT_FIELDS = ("label", "definition", "include", "exclude", "examples", "keywords", "colour")
+CONTENT_FIELDS = ("label", "definition", "include", "exclude", "examples", "keywords", "colour",
+                  "codable")
 
 
 class CodeTree:

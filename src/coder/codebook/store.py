@@ -149,7 +149,7 @@ def _code_row(codebook_id: int, code: CodeSpec) -> dict:
             "include": as_json(code.include), "exclude": as_json(code.exclude),
             "examples": as_json(code.examples),
             "keywords": json.dumps(code.stored_keywords(), ensure_ascii=False),
-            "colour": code.colour, "position": code.position,
+            "colour": code.colour, "codable": code.codable, "position": code.position,
             "renamed_from": code.renamed_from}
 
 
@@ -180,7 +180,8 @@ def get_codebook(conn: Connection, version: int | None = None) -> CodebookInfo |
         CodeSpec(key=r["key"], label=r["label"], parent=r["parent"], definition=r["definition"],
                  include=json.loads(r["include"]), exclude=json.loads(r["exclude"]),
                  examples=json.loads(r["examples"]), **_keywords(r["keywords"]),
-                 colour=r["colour"], renamed_from=r["renamed_from"], position=r["position"])
+                 colour=r["colour"], renamed_from=r["renamed_from"], position=r["position"],
+                 codable=bool(r["codable"]))
         for r in conn.execute(select(_code).where(_code.c.codebook_id == row["id"])
                               .order_by(_code.c.position, _code.c.id)).mappings()
     ]

@@ -17,8 +17,8 @@ from pathlib import Path
 from sqlalchemy import and_, delete, select, update
 
 from coder.coding.store import (
-    K, R, S, check_coder_name, code_keys, current_codebook_id, get_or_create_coder,
-    mark_reviewed,
+    K, R, S, categories, check_coder_name, code_keys, current_codebook_id,
+    get_or_create_coder, mark_reviewed,
 )
 from coder.db.engine import Project, insert_rows
 from coder.spreadsheet_safety import restore
@@ -117,6 +117,7 @@ def import_codings(project: Project, path: Path, coder: str, *,
     T = tables.transcript
     with project.write() as conn:
         keys = set(code_keys(conn))
+        grouping = categories(conn)
         if not keys:
             raise NotFoundError("no codebook loaded — run `coder codebook load "
                                 "codebooks/csto-2022.yaml` first")
@@ -155,6 +156,11 @@ def import_codings(project: Project, path: Path, coder: str, *,
                 raise InputError(problem=f"unknown code {r.code!r}",
                                  fix="use a full key from coder codebook show, e.g. "
                                  f"{_closest(r.code, keys)}", **where)
+            if r.code in grouping:
+                subs = {k for k in keys if k.startswith(r.code + ".")} or keys
+                raise InputError(problem=f"{r.code!r} is a category (codable: false): it only "
+                                 "groups its sub-codes", fix="apply one of its sub-codes, e.g. "
+                                 f"{_closest(r.code + '.', subs)}", **where)
             per_segment[sid]  # noqa: B018 - a reviewed segment, with or without codes
             if r.code:
                 per_segment[sid].add(r.code)

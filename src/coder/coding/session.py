@@ -203,8 +203,8 @@ class CodingSession:
             if theme is not None and theme not in themes:
                 raise NotFoundError(f"no theme {theme!r} in the codebook (themes: "
                                     f"{', '.join(themes)}) — pass one of them to --theme")
-            specs = [c for c in info.codes
-                     if theme is None or c.key == theme or c.key.startswith(theme + ".")]
+            specs = [c for c in info.codes if c.codable  # a category is never applied
+                     and (theme is None or c.key == theme or c.key.startswith(theme + "."))]
             codes = [CodeOption(i, c.key, c.label, c.parent, c.definition or "",
                                 tuple(c.include), tuple(c.exclude), tuple(c.examples))
                      for i, c in enumerate(specs, start=1)]

@@ -88,6 +88,17 @@ def code_keys(conn: Connection, codebook_id: int | None = None) -> list[str]:
                              .order_by(code.c.position, code.c.id)).scalars())
 
 
+def categories(conn: Connection, codebook_id: int | None = None) -> set[str]:
+    """Keys of the current codebook's categories: codes never applied themselves
+    (``codable: false``; they group their sub-codes)."""
+    codebook_id = codebook_id or current_codebook_id(conn)
+    if codebook_id is None:
+        return set()
+    code = tables.code
+    return set(conn.execute(select(code.c.key).where(code.c.codebook_id == codebook_id,
+                                                     code.c.codable.is_(False))).scalars())
+
+
 ANY = object()  # record_decision without a basis: replace whatever is stored
 
 

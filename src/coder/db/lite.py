@@ -22,7 +22,7 @@ from pathlib import Path
 
 # The migrations a current schema has applied (coder.db.migrations.MIGRATIONS; a test keeps
 # the two equal).
-SCHEMA_VERSIONS = frozenset(range(1, 6))
+SCHEMA_VERSIONS = frozenset(range(1, 7))
 BUSY_TIMEOUT_S = 60  # how long a connection waits on a lock it needs (coder.db.locks)
 
 

@@ -161,6 +161,11 @@ def m005_llm_coder(conn: Connection) -> None:
     md.create_all(conn, tables=[md.tables["llm_run"], md.tables["llm_call"]])
 
 
+def m006_code_codable(conn: Connection) -> None:
+    """A code may be a category that is never applied itself (REFI-QDA ``isCodable``)."""
+    conn.execute(text("ALTER TABLE code ADD COLUMN codable BOOLEAN NOT NULL DEFAULT TRUE"))
+
+
 # Numbers are reserved per capability so that parallel branches never collide; gaps are fine.
 MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (1, m001_initial),
@@ -168,6 +173,7 @@ MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (3, m003_identity_audit),
     (4, m004_coding_span),
     (5, m005_llm_coder),
+    (6, m006_code_codable),
 ]
 
 

@@ -13,7 +13,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Optional
 
-from sqlalchemy import Column, DateTime, Index, LargeBinary, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean, Column, DateTime, Index, LargeBinary, Text, UniqueConstraint, true,
+)
 from sqlmodel import Field, SQLModel
 
 from coder.db.tables import utcnow  # noqa: F401 - re-exported
@@ -97,6 +99,8 @@ class Code(SQLModel, table=True):
     colour: Optional[str] = None
     position: int = 0
     renamed_from: Optional[str] = None
+    codable: bool = Field(default=True, sa_column=Column(Boolean, nullable=False,
+                                                         server_default=true()))
 
 
 class Coder(SQLModel, table=True):

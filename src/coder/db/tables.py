@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy import (
     Boolean, Column, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, MetaData, String,
-    Table, Text, UniqueConstraint,
+    Table, Text, UniqueConstraint, true,
 )
 
 metadata = MetaData()
@@ -74,6 +74,7 @@ code = Table(
     Column("examples", Text, **_REQUIRED), Column("keywords", Text, **_REQUIRED),
     Column("colour", String), Column("position", Integer, **_REQUIRED),
     Column("renamed_from", String),
+    Column("codable", Boolean, nullable=False, server_default=true()),
     UniqueConstraint("codebook_id", "key", name="uq_code_codebook_key"))
 
 coder = Table(

@@ -29,7 +29,8 @@ does not start with a letter (``1. Oltás típusa`` → ``c1_oltas_tipusa``), an
 … against a sibling with the same key. The sections above, where present, become definition,
 include, exclude, examples and keywords; otherwise the whole description is the definition.
 Colours ``#RRGGBB`` are kept, ``#RGB`` expanded, others dropped with a warning.
-``isCodable="false"`` codes are imported as ordinary codes (coder has no pure categories).
+``isCodable="false"`` codes become categories (``codable: false``): they group their sub-codes
+and are never applied themselves (one that the project codes all the same stays a code).
 """
 
 from __future__ import annotations
@@ -230,6 +231,7 @@ def codebook_from_refi(codes: list[RefiCode], name: str, label: str) -> Codebook
             except re.error:
                 warnings.append(f"{label}: keyword {keyword} of code {spec.label!r} is not a "
                                 "valid regular expression; left out")
+        spec.codable = code.codable
         spec.colour = normalise_colour(code.colour)
         if code.colour and spec.colour is None:
             warnings.append(f"{label}: colour {code.colour!r} of code {spec.label!r} is not "
@@ -354,7 +356,7 @@ def code_elements(maker, book: CodeTree, guid_of) -> list:
 
     def element(code: CodeSpec):
         attrs = {"guid": guid_of(code.key), "name": code.label or code.name,
-                 "isCodable": "true"}
+                 "isCodable": "true" if code.codable else "false"}
         if code.colour:
             attrs["color"] = code.colour
         return maker.Code(maker.Description(describe(code)),

@@ -165,8 +165,24 @@ def prepare_qdpx(path: str | Path, *, meta: Path | None = None,
     meta_rows = read_meta(meta) if meta else {}
     mapping = (codebook_from_refi(refi.codes, refi.name, str(refi.path))
                if refi.codes else None)
+    if mapping is not None:
+        _codable_where_coded(refi, mapping)
     warnings = list(refi.warnings) + (mapping.warnings if mapping else [])
     return PreparedQdpx(refi, mapping, _plan(refi, meta_rows), interviewer, warnings)
+
+
+def _codable_where_coded(refi: RefiProject, mapping: CodebookMapping) -> None:
+    """A category (``isCodable="false"``) that the project codes all the same is imported as a
+    code: the codings are kept, with a warning."""
+    coded = {coding.code for source in refi.sources
+             for coding in [*source.codings, *(c for s in source.selections for c in s.codings)]}
+    specs = {code.key: code for code in mapping.spec.codes}
+    for guid in sorted(coded & set(mapping.keys)):
+        spec = specs.get(mapping.keys[guid])
+        if spec is not None and not spec.codable:
+            spec.codable = True
+            mapping.warnings.append(f"{refi.path}: code {spec.label!r} is marked not codable "
+                                    "(a category) but has codings; imported as a code")
 
 
 def _pii_gate(refi: RefiProject, identifiers: Path | None) -> None:
