@@ -128,3 +128,17 @@ def test_a_category_with_codings_is_imported_as_a_code(tmp_path):
     assert "'Reforms' is marked not codable (a category) but has codings" in done.output
     assert q(other, "SELECT key, codable FROM code WHERE key = 'reforms'") == [("reforms", 1)]
     assert q(other, "SELECT code_key FROM coding") == [("reforms",)]
+
+
+def test_the_keyword_coder_never_applies_a_category(tmp_path):
+    """Keywords written on a category (a mistake a file can make) apply nothing; the
+    sub-codes' keywords do."""
+    db = tmp_path / "p.db"
+    run(db, "import", write(tmp_path / "KZ-01.txt", TRANSCRIPT))
+    book = CATEGORY_BOOK.replace("    codable: false\n", "    codable: false\n"
+                                 "    keywords: [days]\n").replace(
+        "        label: Rapid deployment\n",
+        "        label: Rapid deployment\n        keywords: [days]\n")
+    run(db, "codebook", "load", write(tmp_path / "book.yaml", book))
+    run(db, "autocode", "keywords")
+    assert q(db, "SELECT DISTINCT code_key FROM coding") == [("efficacy.rapid",)]

@@ -185,7 +185,7 @@ def matchers(codebook: CodebookInfo, language: str = "en") -> list[CodeMatcher]:
         return f"codebook version {codebook.version}" + (f", line {line}" if line else "")
 
     return [CodeMatcher.of(code, language, where) for code in codebook.codes
-            if code.keywords_for(language)]
+            if code.codable and code.keywords_for(language)]  # a category is never applied
 
 
 def match_codes(text: str, code_matchers: Iterable[CodeMatcher], *, codes: bool = True,

@@ -150,7 +150,7 @@ def training_data(conn: Connection, coder: str, level: str = "themes") -> Traini
         raise CoderError(f"{coder} is a machine coder — train from a person's or the "
                          "consensus's codings, e.g. --from alice or --from consensus")
     candidates = ([c.key for c in codebook.themes] if level == "themes"
-                  else [c.key for c in codebook.codes])
+                  else [c.key for c in codebook.codes if c.codable])
     known = set(candidates) if level == "codes" else set(codebook.keys)
     rows = conn.execute(
         select(S.c.id, S.c.transcript_id, S.c.n, S.c.text)
