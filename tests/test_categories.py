@@ -51,6 +51,10 @@ def test_a_category_is_stored_shown_and_written_back(tmp_path):
     run(db, "codebook", "export", "--format", "yaml", "-o", out)
     text = out.read_text(encoding="utf-8")
     assert text.count("codable: false") == 1
+    shown = run(db, "codebook", "show", "--format", "json")
+    import json
+
+    assert [c["codable"] for c in json.loads(shown.stdout)["codes"]] == [False, True, True, True]
     again = tmp_path / "again.db"
     run(again, "init")
     run(again, "codebook", "load", out)

@@ -154,7 +154,7 @@ def _show_json(info, counts: dict[str, int], totals: dict[str, int]) -> dict:
             "codes": [{"key": c.key, "parent": c.parent, "label": c.label,
                        "definition": c.definition, "include": c.include,
                        "exclude": c.exclude, "examples": c.examples, "keywords": c.stored_keywords(),
-                       "colour": c.colour, "position": c.position,
+                       "colour": c.colour, "codable": c.codable, "position": c.position,
                        "codings": counts.get(c.key, 0), "codings_total": totals[c.key]}
                       for c in info.codes]}
 
@@ -168,6 +168,8 @@ def _show_tree(info, counts: dict[str, int], totals: dict[str, int]) -> Tree:
         line = Text()
         line.append(code.key, style="bold cyan" if code.is_theme else "cyan")
         line.append(f"  {code.label}  ")
+        if not code.codable:
+            line.append("category  ", style="dim")
         line.append(f"{n}" + (f" (total {total})" if total != n else ""), style="green")
         nodes[code.key] = nodes[code.parent].add(line)
     return root
