@@ -260,3 +260,16 @@ def test_the_russian_keyword_benchmark_runs_and_lemmas_beat_exact_keywords():
     for part in ("tuning sample", "held out"):
         lemmas, raw = results[part]["lemmatized (pymorphy3)"], results[part]["raw"]
         assert lemmas["recall"] > raw["recall"] and lemmas["f1"] > raw["f1"]
+
+
+def test_the_bundled_codebook_labels_every_code_in_russian():
+    """`--lang ru` on the sample study: every theme and code has its Russian label."""
+    from conftest import CODEBOOK
+
+    from coder.codebook import parse_codebook
+
+    spec = parse_codebook(CODEBOOK.read_text(encoding="utf-8"))
+    missing = [c.key for c in spec.codes if not c.labels.get("ru")]
+    assert not missing, missing
+    assert spec.label("csto_efficacy", "ru") == "Эффективность ОДКБ"
+    assert all(any("а" <= ch.lower() <= "я" for ch in c.labels["ru"]) for c in spec.codes)
