@@ -13,12 +13,15 @@ and the caller cannot tell the two apart except by the time taken:
 - a platform without ``fork`` (the workers inherit the function's context; nothing is pickled
   on the way in), or another thread alive in this process (forking then can copy a lock held
   by that thread into the child);
-- a worker that dies (out of memory, killed): the items it had are done again here.
+- a worker that dies (out of memory, killed): the items it had not sent are done again here.
 
 The function must return picklable values; it should turn the errors the user must see into
-values (the caller re-raises them in order), since an exception in a worker is re-raised here
-with a traceback of the worker. Workers ignore Ctrl-C: this process stops handing out work and
-raises :class:`KeyboardInterrupt` once the chunks being worked on are done (a few files).
+values (the caller re-raises them in order), since an exception in a worker comes back here
+pickled, in its chunk's turn, without the worker's traceback. Workers ignore Ctrl-C: this
+process stops them (they only compute, so nothing is lost) and raises
+:class:`KeyboardInterrupt`. No worker ever waits for this process: who does which chunk is
+settled in shared memory, and each worker's results are written into its pipe by a thread of
+its own (see :class:`_Pool`).
 """
 
 from __future__ import annotations
