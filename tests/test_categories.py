@@ -146,3 +146,14 @@ def test_the_keyword_coder_never_applies_a_category(tmp_path):
     run(db, "codebook", "load", write(tmp_path / "book.yaml", book))
     run(db, "autocode", "keywords")
     assert q(db, "SELECT DISTINCT code_key FROM coding") == [("efficacy.rapid",)]
+
+
+def test_a_coded_code_cannot_become_a_category(tmp_path):
+    db = small_project(tmp_path)
+    sheet = write(tmp_path / "bob.csv", "transcript,segment,code\nKZ-01,2,reforms\n")
+    run(db, "codings", "import", sheet, "--coder", "bob", "--new-coder")
+    before = q(db, "SELECT count(*) FROM codebook")
+    book = CATEGORY_BOOK.replace("    label: Reforms\n", "    label: Reforms\n    codable: false\n")
+    done = run(db, "codebook", "load", write(tmp_path / "v2.yaml", book), expect=1)
+    assert "reforms (1 coding)" in done.output and "category" in done.output
+    assert q(db, "SELECT count(*) FROM codebook") == before

@@ -91,6 +91,18 @@ def load_codebook(conn: Connection, spec: CodebookSpec, source_text: str, *,
             f"codings use: {listing} — add `renamed_from: OLD_KEY` to the code that replaces "
             "it, or rerun with --drop to delete those codings")
 
+    old_of = {new: old for old, new in renames.items()}
+    coded = {code.key: used.get(old_of.get(code.key, code.key), 0) for code in spec.codes
+             if not code.codable}
+    coded = {k: n for k, n in coded.items() if n}
+    if coded:
+        listing = ", ".join(f"{k} ({_n(n, 'coding')})" for k, n in sorted(coded.items()))
+        raise ConflictError(
+            f"the new codebook makes {'a code' if len(coded) == 1 else 'codes'} that codings "
+            f"use a category (codable: false): {listing} — keep it codable, or give the "
+            "codings a sub-code first (rename the code with renamed_from into a new sub-code, "
+            "and add the category above it)")
+
     version = (current.version if current else 0) + 1
     codebook_id = conn.execute(insert(_codebook).values(
         name=spec.name, version=version, sha256=sha, source=source_text,
