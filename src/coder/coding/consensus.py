@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from operator import itemgetter
 
-from sqlalchemy import and_, delete, func, insert, literal, select
+from sqlalchemy import and_, delete, func, insert, select
 
 from coder.coding.store import (
     K, R, S, code_keys, coder_id, current_codebook_id, get_or_create_coder, record_decision,
@@ -55,17 +55,15 @@ def _level(key: str, codes: bool) -> str:
     return key if codes else key.split(".", 1)[0]
 
 
-def _common(conn, coders: list[str], theme: str | None, *, with_text: bool = True):
+def _common(conn, coders: list[str], theme: str | None):
     """The participant segments every one of ``coders`` reviewed, in (transcript, n) order, as
     plain rows ``(id, transcript, n, speaker, text)``, with each coder's codes (filtered to
-    ``theme``) and memos: three set-based queries, no per-row ORM work (SPEC §10).
-    ``with_text=False`` leaves the texts empty (the caller reads those it needs)."""
+    ``theme``) and memos: three set-based queries, no per-row ORM work (SPEC §10)."""
     ids = {name: coder_id(conn, name) for name in coders}
     wanted = sorted(set(ids.values()))
     every = (select(R.c.segment_id).where(R.c.coder_id.in_(wanted))
              .group_by(R.c.segment_id).having(func.count() == len(wanted)))
-    text = S.c.text if with_text else literal("")
-    rows = fetch_all(conn, select(S.c.id, S.c.transcript_id, S.c.n, S.c.speaker, text)
+    rows = fetch_all(conn, select(S.c.id, S.c.transcript_id, S.c.n, S.c.speaker, S.c.text)
                      .where(and_(S.c.role == "participant", S.c.id.in_(every))))
     rows.sort(key=itemgetter(1, 2))  # in Python: the same order whatever the server's collation
     memos: dict[tuple[int, int], str] = {
@@ -110,7 +108,7 @@ def disagreements(conn, coders: list[str], *, theme: str | None = None,
         raise CoderError("name at least two coders: --coders alice,bob")
     if theme is not None:
         theme = code_key(conn, theme, option="--theme")
-    ids, rows, applied, memos = _common(conn, coders, theme, with_text=False)
+    ids, rows, applied, memos = _common(conn, coders, theme)
     level = _Levels(codes)
     cids = list(ids.values())
     empty: set[str] = set()
@@ -128,18 +126,7 @@ def disagreements(conn, coders: list[str], *, theme: str | None = None,
         view = _view(row, ids, applied, memos)
         view.differs = sorted(set().union(*sets) - set.intersection(*sets))
         result.append(view)
-    _read_texts(conn, result)
     return result
-
-
-def _read_texts(conn, views: list[SegmentView]) -> None:
-    """The texts of ``views``' segments (only theirs: most segments agree)."""
-    texts: dict[int, str] = {}
-    ids = [view.segment_id for view in views]
-    for i in range(0, len(ids), 500):
-        texts.update(fetch_all(conn, select(S.c.id, S.c.text).where(S.c.id.in_(ids[i:i + 500]))))
-    for view in views:
-        view.text = texts[view.segment_id]
 
 
 class _Levels(dict):
