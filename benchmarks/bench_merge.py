@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
             copies[coder] = tmp / f"{coder}.db"
             shutil.copy(base, copies[coder])
             project = open_project(str(copies[coder]))
-            import_codings(project, sheet, coder)
+            import_codings(project, sheet, coder, new_coder=True)
             project.close()
         for name in ("floor.db", "merged.db"):
             shutil.copy(base, tmp / name)
@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         project = open_project(str(tmp / "floor.db"))
         start = time.perf_counter()
         for coder, sheet in sheets.items():
-            import_codings(project, sheet, coder)
+            import_codings(project, sheet, coder, new_coder=True)
         floor = time.perf_counter() - start
         project.close()
 

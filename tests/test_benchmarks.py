@@ -68,3 +68,16 @@ def test_generator_is_deterministic(tmp_path: Path):
     values = generate.coding_values(len(segments), keys, agreement=0.8, seed=7)
     again = generate.coding_values(len(segments), keys, agreement=0.8, seed=7)
     assert all((values[c] == again[c]).all() for c in values)
+
+
+def test_merge_benchmark_runs_end_to_end():
+    """benchmarks/bench_merge.py at a small size: the merge of three blind copies and the
+    second merge that changes nothing (it once broke unseen when new coders needed
+    --new-coder)."""
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_merge.py"),
+                           "--segments", "600", "--codes", "6"],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    figures = json.loads(done.stdout)
+    assert figures["coders"] == 3 and figures["participant_segments"] >= 600
+    assert figures["ratio"] > 0
