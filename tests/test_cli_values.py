@@ -119,3 +119,40 @@ def test_coding_session_start_loads_no_orm(tmp_path):
                           input="q\n")
     assert "segment" in done.stdout, done.stdout + done.stderr  # it drew the first segment
     assert "LOADED []" in done.stdout, done.stdout + done.stderr
+
+
+def test_the_command_list_is_what_the_modules_register():
+    """coder.cli.COMMANDS (which module builds which command, in help order) is what the
+    modules register, in the order typer lists them: commands, then groups."""
+    import typer
+    from typer.main import get_command
+
+    from coder.cli import COMMANDS, MODULES
+
+    plain, groups, owner = [], [], {}
+    for module in MODULES:
+        commands = typer.Typer(add_completion=False)
+        __import__(f"coder.cli.{module}", fromlist=["register"]).register(commands)
+        built = get_command(commands)
+        for name, command in (built.commands if hasattr(built, "commands")
+                              else {built.name: built}).items():
+            (groups if hasattr(command, "commands") else plain).append(name)
+            owner[name] = module
+    assert list(COMMANDS) == plain + groups
+    assert COMMANDS == {name: owner[name] for name in COMMANDS}
+    assert set(COMMANDS.values()) == set(MODULES)
+
+
+def test_a_command_builds_only_its_own_module():
+    code = ("import sys\n"
+            "sys.argv = ['coder', 'status', '--help']\n"
+            "from coder.cli import main\n"
+            "try:\n    main()\nexcept SystemExit:\n    pass\n"
+            "print('MODULES', sorted(m for m in sys.modules if m.startswith('coder.cli.')))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert "MODULES" in done.stdout, done.stderr
+    loaded = done.stdout.split("MODULES", 1)[1]
+    assert "coder.cli.codings" in loaded
+    for other in ("coder.cli.agreement", "coder.cli.reports", "coder.cli.refi",
+                  "coder.cli.autocode"):
+        assert other not in loaded, (other, loaded)

@@ -23,8 +23,58 @@ class _State:
     debug = False
 
 
+# Each top-level command and the module that registers it, in the order `coder --help` lists
+# them (typer's: commands, then groups). A command's module is loaded and turned into click
+# commands only when it is run: building all of them would cost every command a twentieth of
+# a second. tests/test_cli_values.py keeps this list equal to what the modules register.
+COMMANDS = {
+    "init": "project", "import": "transcripts", "code": "code", "status": "codings",
+    "agreement": "agreement", "disagreements": "agreement", "reconcile": "agreement",
+    "quotes": "reports", "scan": "anonymize", "anonymize": "anonymize", "audit": "team",
+    "merge": "merge", "db": "project", "config": "project", "transcripts": "transcripts",
+    "codebook": "codebook", "codings": "codings", "autocode": "autocode", "report": "reports",
+    "export": "refi", "team": "team", "project": "merge", "coders": "coders",
+}
+MODULES = tuple(dict.fromkeys(("project", "transcripts", "codebook", "code", "codings",
+                               "agreement", "autocode", "reports", "refi", "anonymize", "team",
+                               "merge", "coders")))
+
+
 class CoderGroup(TyperGroup):
-    """Maps library errors to ``error: …`` + exit 1, and any other crash to a short message."""
+    """Maps library errors to ``error: …`` + exit 1, and any other crash to a short message.
+    Builds a command (its module's commands) only when it is asked for (see COMMANDS)."""
+
+    @property
+    def commands(self) -> dict:  # every command: for help, the reference, the tests
+        for module in MODULES:
+            self._load(module)
+        return self._commands
+
+    @commands.setter
+    def commands(self, value: dict) -> None:
+        self._commands = dict(value)
+        self._loaded: set[str] = set()
+
+    def list_commands(self, ctx) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx, cmd_name: str):
+        if cmd_name in COMMANDS:
+            self._load(COMMANDS[cmd_name])
+        return self._commands.get(cmd_name)
+
+    def _load(self, module: str) -> None:
+        if module in self._loaded:
+            return
+        from typer.main import get_command
+
+        self._loaded.add(module)
+        commands = typer.Typer(add_completion=False)
+        __import__(f"coder.cli.{module}", fromlist=["register"]).register(commands)
+        built = get_command(commands)
+        for name, command in (built.commands if hasattr(built, "commands")  # a group
+                              else {built.name: built}).items():
+            self._commands.setdefault(name, command)
 
     def invoke(self, ctx):
         try:
@@ -94,23 +144,6 @@ def _root(
                                  help="Show the version and exit."),
 ) -> None:
     _State.debug = debug
-
-
-def _register() -> None:
-    from coder.cli import agreement, code, codebook, codings, project, transcripts
-
-    for module in (project, transcripts, codebook, code, codings, agreement):
-        module.register(app)
-    __import__("coder.cli.autocode", fromlist=["register"]).register(app)
-    __import__("coder.cli.reports", fromlist=["register"]).register(app)
-    __import__("coder.cli.refi", fromlist=["register"]).register(app)
-    __import__("coder.cli.anonymize", fromlist=["register"]).register(app)
-    __import__("coder.cli.team", fromlist=["register"]).register(app)
-    __import__("coder.cli.merge", fromlist=["register"]).register(app)
-    __import__("coder.cli.coders", fromlist=["register"]).register(app)
-
-
-_register()
 
 
 def main() -> None:

@@ -104,7 +104,4 @@ def delete(
 
 
 def register(app: typer.Typer) -> None:
-    from coder.cli.codings import codings_app
-
-    app.add_typer(coders_app, name="coders")
-    codings_app.command("delete")(delete)
+    app.add_typer(coders_app, name="coders")  # `coder codings delete`: see coder.cli.codings

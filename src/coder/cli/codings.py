@@ -128,5 +128,9 @@ def status(
 
 
 def register(app: typer.Typer) -> None:
+    from coder.cli.coders import delete  # undoing a coder's work lives with the coders
+
+    if "delete" not in {c.name for c in codings_app.registered_commands}:
+        codings_app.command("delete")(delete)
     app.add_typer(codings_app, name="codings")
     app.command("status")(status)
