@@ -35,9 +35,8 @@ COMMANDS = {
     "codebook": "codebook", "codings": "codings", "autocode": "autocode", "report": "reports",
     "export": "refi", "team": "team", "project": "merge", "coders": "coders",
 }
-MODULES = tuple(dict.fromkeys(("project", "transcripts", "codebook", "code", "codings",
-                               "agreement", "autocode", "reports", "refi", "anonymize", "team",
-                               "merge", "coders")))
+MODULES = ("project", "transcripts", "codebook", "code", "codings", "agreement", "autocode",
+           "reports", "refi", "anonymize", "team", "merge", "coders")  # registration order
 
 
 class CoderGroup(TyperGroup):

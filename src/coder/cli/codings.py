@@ -127,10 +127,11 @@ def status(
                 f"{who}: {shown}")
 
 
-def register(app: typer.Typer) -> None:
-    from coder.cli.coders import delete  # undoing a coder's work lives with the coders
+from coder.cli.coders import delete  # noqa: E402 - undoing a coder's work lives with the coders
 
-    if "delete" not in {c.name for c in codings_app.registered_commands}:
-        codings_app.command("delete")(delete)
+codings_app.command("delete")(delete)
+
+
+def register(app: typer.Typer) -> None:
     app.add_typer(codings_app, name="codings")
     app.command("status")(status)

@@ -78,14 +78,15 @@ def read_rows(path: Path, encoding: str | None = None) -> list[CodingRow]:
         transcript, segment, code, memo, quote = cells
         if not transcript:
             raise InputError(path, "empty transcript", "give the transcript id", line=number)
-        rows.append(CodingRow(number, transcript, int(segment) if segment.isdigit() and
-                              segment.isascii() else _segment(path, segment, number),
-                              code, memo, quote))
+        rows.append(CodingRow(number, transcript, _segment(path, segment, number), code, memo,
+                              quote))
     return rows
 
 
 def _segment(path: Path, value: str, line: int) -> int:
     """A segment number: ``4`` or ``4.0`` (spreadsheets write numbers as floats)."""
+    if value.isascii() and value.isdigit():  # the common case, without a float
+        return int(value)
     try:
         number = float(value)
         segment = int(number)

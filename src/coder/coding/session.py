@@ -218,9 +218,7 @@ class CodingSession:
             rows = fetch_all(conn, query.order_by(S.c.transcript_id, S.c.n))
             ids = [sid for sid, _ in rows]
             for i, (_, tid) in enumerate(rows):
-                if tid not in ranges:
-                    ranges[tid] = (i, i)
-                ranges[tid] = (ranges[tid][0], i + 1)
+                ranges[tid] = (ranges.get(tid, (i, 0))[0], i + 1)
             coder_id = _coder_id(conn, coder)
             if coder_id is None and not new_coder and names.needs_confirmation(conn, coder):
                 raise names.new_coder_refusal(conn, coder)

@@ -88,11 +88,9 @@ def set_up(con: sqlite3.Connection, *, on_disk: bool) -> None:
 
 def open_current(path: Path | None) -> LiteProject | None:
     """The project at ``path`` when it is a SQLite file whose schema needs no migration."""
-    if path is None or not path.is_file():
-        return None
-    try:
-        con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=5)
-    except (sqlite3.Error, ValueError, OSError):
+    from coder.db.peek import read_only
+
+    if path is None or not path.is_file() or (con := read_only(path)) is None:
         return None
     try:
         versions = {row[0] for row in con.execute("SELECT version FROM schema_migration")}

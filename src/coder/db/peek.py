@@ -13,14 +13,21 @@ from pathlib import Path
 from typing import Any
 
 
+def read_only(path: Path) -> sqlite3.Connection | None:
+    """A read-only connection to the SQLite file at ``path``, or None when it cannot be had."""
+    try:
+        return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=5)
+    except (sqlite3.Error, ValueError, OSError):
+        return None
+
+
 def sqlite_settings(path: Path) -> dict[str, Any] | None:
     """The ``project_setting`` values of the SQLite project at ``path``; ``{}`` when there is
     no file yet (a first import); None when they cannot be read this way."""
     if not path.exists():
         return {} if path.parent.is_dir() else None
-    try:
-        con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=5)
-    except (sqlite3.Error, ValueError, OSError):
+    con = read_only(path)
+    if con is None:
         return None
     try:
         rows = con.execute("SELECT key, value FROM project_setting").fetchall()
@@ -31,4 +38,4 @@ def sqlite_settings(path: Path) -> dict[str, Any] | None:
         con.close()
 
 
-__all__ = ["sqlite_settings"]
+__all__ = ["read_only", "sqlite_settings"]

@@ -57,7 +57,7 @@ def project_hash(conn: Connection, rows: CodingRows | None = None) -> str:
     digest = hashlib.sha256()
     transcripts = sorted(conn.execute(select(T.c.id, T.c.sha256)).all())
     digest.update("".join([f"transcript\t{tid}\t{sha}\n" for tid, sha in transcripts]).encode())
-    digest.update(_codings_text(conn, rows or read_coding_rows(conn),
+    digest.update(_codings_text(conn, rows if rows is not None else read_coding_rows(conn),
                                 [tid for tid, _ in transcripts]).encode())
     codebook = current_codebook(conn)
     digest.update(f"codebook\t{codebook.sha256 if codebook else ''}\n".encode())
